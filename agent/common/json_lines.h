@@ -1,0 +1,32 @@
+// JsonLines: where each value of a JSON text starts, by path, so error messages about a
+// parsed document can name the line ("policy.json:14: networks[1].bridge: ...").
+//
+// Paths use the form the messages use: "networks[1].bridge", "lan.allow[0]", "" for the root.
+// The index is built by a small scanner that only tracks structure; it assumes the text has
+// already been parsed successfully by nlohmann::json.
+//
+// Thread safety: immutable after construction.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace ipo {
+
+class JsonLines {
+ public:
+  explicit JsonLines(std::string_view text);
+  // The 1-based line where the value at `path` (or, for a key, the key itself) starts;
+  // the line of the closest enclosing path that is known when `path` is not.
+  int LineOf(const std::string& path) const;
+
+ private:
+  std::map<std::string, int> lines_;
+};
+
+// "<source>:<line>: <path>: <what>" (path omitted when empty).
+std::string JsonError(const std::string& source, const JsonLines& lines, const std::string& path,
+                      const std::string& what);
+
+}  // namespace ipo

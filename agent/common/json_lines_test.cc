@@ -1,0 +1,37 @@
+#include "common/json_lines.h"
+
+#include <catch2/catch.hpp>
+
+using ipo::JsonLines;
+
+TEST_CASE("JsonLines locates keys, array items and nested values") {
+  const char* text =
+      "{\n"
+      "  \"a\": 1,\n"
+      "  \"list\": [\n"
+      "    {\"x\": \"s,}]\"},\n"
+      "    {\n"
+      "      \"x\": 2\n"
+      "    }\n"
+      "  ],\n"
+      "  \"b\": {\"c\": [true, null]}\n"
+      "}\n";
+  JsonLines lines(text);
+  CHECK(lines.LineOf("a") == 2);
+  CHECK(lines.LineOf("list") == 3);
+  CHECK(lines.LineOf("list[0]") == 4);
+  CHECK(lines.LineOf("list[0].x") == 4);
+  CHECK(lines.LineOf("list[1]") == 5);
+  CHECK(lines.LineOf("list[1].x") == 6);
+  CHECK(lines.LineOf("b.c") == 9);
+  CHECK(lines.LineOf("b.c[1]") == 9);
+  // Unknown paths fall back to the closest known parent.
+  CHECK(lines.LineOf("list[1].missing") == 5);
+  CHECK(lines.LineOf("nope") == 1);
+}
+
+TEST_CASE("JsonError formats source, line and path") {
+  JsonLines lines("{\n \"k\": 1\n}");
+  CHECK(ipo::JsonError("p.json", lines, "k", "must be a string") == "p.json:2: k: must be a string");
+  CHECK(ipo::JsonError("p.json", lines, "", "empty") == "p.json:1: empty");
+}

@@ -1,0 +1,236 @@
+#include "compile/compiler.h"
+
+#include <algorithm>
+#include <set>
+
+namespace ipo::compile {
+namespace {
+
+using nft::Chain;
+using nft::Element;
+using nft::Expr;
+using nft::Field;
+using nft::Rule;
+using nft::Set;
+using nft::Table;
+using nft::Type;
+using nft::Value;
+using nft::Verdict;
+using nft::VerdictKind;
+
+constexpr uint8_t kNfprotoIpv4 = 2;
+constexpr uint8_t kNfprotoIpv6 = 10;
+
+Expr Accept() { return Verdict{VerdictKind::kAccept, ""}; }
+Expr Drop() { return Verdict{VerdictKind::kDrop, ""}; }
+Expr Jump(const std::string& chain) { return Verdict{VerdictKind::kJump, chain}; }
+Expr Nfproto(uint8_t p) { return nft::Cmp{Field::kMetaNfproto, false, nft::Proto{p}}; }
+Expr In(std::vector<Field> fields, const std::string& set) {
+  return nft::Lookup{std::move(fields), false, set};
+}
+
+Rule MakeRule(std::vector<Expr> exprs, std::string comment) {
+  return Rule{std::move(exprs), std::move(comment)};
+}
+
+Element RangeElement(const policy::Range& r) {
+  Element e;
+  e.key = {r.lo};
+  if (r.lo != r.hi) e.key_end = std::vector<Value>{r.hi};
+  return e;
+}
+
+Element PrefixElement(const policy::Prefix& p) {
+  policy::Range r;
+  if (p.v4) {
+    uint32_t mask = p.len == 0 ? 0 : ~uint32_t{0} << (32 - p.len);
+    r = {nft::Ipv4{p.v4->addr & mask}, nft::Ipv4{p.v4->addr | ~mask}};
+  } else {
+    nft::Ipv6 lo = *p.v6;
+    nft::Ipv6 hi = *p.v6;
+    for (int bit = p.len; bit < 128; ++bit) {
+      auto byte = static_cast<size_t>(bit / 8);
+      auto m = static_cast<uint8_t>(0x80 >> (bit % 8));
+      lo.addr[byte] = static_cast<uint8_t>(lo.addr[byte] & ~m);
+      hi.addr[byte] = static_cast<uint8_t>(hi.addr[byte] | m);
+    }
+    r = {lo, hi};
+  }
+  return RangeElement(r);
+}
+
+void Sort(Set& s) {
+  std::sort(s.elements.begin(), s.elements.end());
+  s.elements.erase(std::unique(s.elements.begin(), s.elements.end()), s.elements.end());
+}
+
+// One published port of one running policy container, with its address on its network.
+struct Live {
+  const policy::Publish* publish;
+  Value addr;  // Ipv4 or Ipv6
+};
+
+// Addresses and published ports of running policy containers, per family.
+std::vector<Live> LivePublished(const policy::Policy& policy, const Observed& observed, bool v6) {
+  std::vector<Live> out;
+  for (const ObservedContainer& oc : observed.containers) {
+    const policy::Container* pc = policy.FindContainer(oc.name);
+    if (!pc || !oc.running) continue;
+    std::optional<Value> addr;
+    if (!v6) {
+      if (auto a = nft::ParseIpv4(oc.ipv4)) addr = *a;
+    } else {
+      if (auto a = nft::ParseIpv6(oc.ipv6)) addr = *a;
+    }
+    if (!addr) continue;
+    for (const policy::Publish& p : pc->publish) out.push_back(Live{&p, *addr});
+  }
+  return out;
+}
+
+Table FilterTable(const policy::Policy& policy, const Observed& observed) {
+  Table t;
+  t.family = nft::Family::kInet;
+  t.name = kFilterTable;
+
+  Set bridges{"bridges", {Type::kIfName}, {}, false, {}, "bridges of the policy's networks"};
+  for (const policy::Network& n : policy.networks) bridges.elements.push_back(Element{{nft::IfName{n.bridge}}, {}, {}});
+  Set lan4{"lan-v4", {Type::kIpv4Addr}, {}, true, {}, "the LAN"};
+  Set lan6{"lan-v6", {Type::kIpv6Addr}, {}, true, {}, "the LAN"};
+  for (const policy::Prefix& p : policy.lan.subnets) (p.is_v4() ? lan4 : lan6).elements.push_back(PrefixElement(p));
+  Set allow4{"lan-allow-v4", {Type::kIpv4Addr}, {}, true, {}, "LAN sources allowed to reach every container"};
+  Set allow6{"lan-allow-v6", {Type::kIpv6Addr}, {}, true, {}, "LAN sources allowed to reach every container"};
+  for (const policy::Range& r : policy.lan.allow) (r.is_v4() ? allow4 : allow6).elements.push_back(RangeElement(r));
+
+  Set pub4{"published-v4", {Type::kIpv4Addr, Type::kInetProto, Type::kInetService}, {}, false, {},
+           "container address . proto . port published to everyone"};
+  Set pub6{"published-v6", {Type::kIpv6Addr, Type::kInetProto, Type::kInetService}, {}, false, {},
+           "container address . proto . port published to everyone"};
+  for (bool v6 : {false, true}) {
+    for (const Live& l : LivePublished(policy, observed, v6)) {
+      if (l.publish->from != policy::From::kAny) continue;
+      (v6 ? pub6 : pub4).elements.push_back(
+          Element{{l.addr, nft::Proto{l.publish->proto}, nft::Port{l.publish->port}}, {}, {}});
+    }
+  }
+  Set proxy{"proxy-ports", {Type::kInetProto, Type::kInetService}, {}, false, {},
+            "host ports docker-proxy listens on (docker run -p)"};
+  for (const ProxyPort& p : observed.proxy_ports)
+    proxy.elements.push_back(Element{{nft::Proto{p.proto}, nft::Port{p.port}}, {}, {}});
+  for (Set* s : {&bridges, &lan4, &lan6, &allow4, &allow6, &pub4, &pub6, &proxy}) {
+    Sort(*s);
+    t.sets.push_back(std::move(*s));
+  }
+
+  Chain between{"between-bridges", std::nullopt, {}};
+  for (const policy::Network& n : policy.networks) {
+    between.rules.push_back(MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{n.bridge}},
+                                      nft::Cmp{Field::kOifname, false, nft::IfName{n.bridge}}, Accept()},
+                                     "within network " + n.name));
+  }
+  between.rules.push_back(MakeRule({nft::Counter{}, Drop()}, "containers on different networks never talk"));
+
+  Chain to_containers{"to-containers", std::nullopt, {}};
+  auto& tc = to_containers.rules;
+  tc.push_back(MakeRule({nft::CtState{nft::CtState::kEstablished | nft::CtState::kRelated}, Accept()}, "replies"));
+  tc.push_back(MakeRule({nft::CtState{nft::CtState::kInvalid}, Drop()}, "invalid"));
+  tc.push_back(MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()},
+                        "the LAN allowlist reaches every container"));
+  tc.push_back(MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()},
+                        "the LAN allowlist reaches every container"));
+  tc.push_back(MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-v4"), nft::Counter{}, Drop()},
+                        "LAN sources outside the allowlist"));
+  tc.push_back(MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-v6"), nft::Counter{}, Drop()},
+                        "LAN sources outside the allowlist"));
+  tc.push_back(MakeRule({Nfproto(kNfprotoIpv4), nft::CtStatusDnat{},
+                         In({Field::kIpDaddr, Field::kMetaL4proto, Field::kThDport}, "published-v4"), Accept()},
+                        "published ports"));
+  tc.push_back(MakeRule({Nfproto(kNfprotoIpv6), nft::CtStatusDnat{},
+                         In({Field::kIp6Daddr, Field::kMetaL4proto, Field::kThDport}, "published-v6"), Accept()},
+                        "published ports"));
+  tc.push_back(MakeRule({nft::Counter{}, Drop()}, "nothing else reaches a container"));
+
+  Chain to_proxy{"to-proxy", std::nullopt, {}};
+  auto& tp = to_proxy.rules;
+  tp.push_back(MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{"lo"}}, Accept()}, "the host itself"));
+  tp.push_back(MakeRule({nft::CtState{nft::CtState::kEstablished | nft::CtState::kRelated}, Accept()}, "replies"));
+  tp.push_back(MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()},
+                        "the LAN allowlist"));
+  tp.push_back(MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()},
+                        "the LAN allowlist"));
+  tp.push_back(MakeRule({nft::Counter{}, Drop()}, "docker-proxy ports are for the LAN allowlist only"));
+
+  Chain forward{"filter-forward", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, false}, {}};
+  forward.rules.push_back(MakeRule({In({Field::kIifname}, "bridges"), In({Field::kOifname}, "bridges"),
+                                    Jump("between-bridges")},
+                                   "container to container"));
+  forward.rules.push_back(MakeRule({In({Field::kOifname}, "bridges"), Jump("to-containers")}, "into containers"));
+
+  Chain input{"filter-input", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kInput, 0, false}, {}};
+  input.rules.push_back(MakeRule({In({Field::kMetaL4proto, Field::kThDport}, "proxy-ports"), Jump("to-proxy")},
+                                 "ports docker-proxy publishes"));
+
+  t.chains = {std::move(between), std::move(to_containers), std::move(to_proxy), std::move(forward),
+              std::move(input)};
+  return t;
+}
+
+Table NatTable(const policy::Policy& policy, const Observed& observed, bool v6) {
+  Table t;
+  t.family = v6 ? nft::Family::kIp6 : nft::Family::kIp;
+  t.name = kNatTable;
+  Type addr_type = v6 ? Type::kIpv6Addr : Type::kIpv4Addr;
+  Field saddr = v6 ? Field::kIp6Saddr : Field::kIpSaddr;
+
+  Set allow{"lan-allow", {addr_type}, {}, true, {}, "LAN sources allowed to reach every container"};
+  for (const policy::Range& r : policy.lan.allow)
+    if (r.is_v4() != v6) allow.elements.push_back(RangeElement(r));
+  Set any{"publish-any", {Type::kInetProto, Type::kInetService}, {addr_type, Type::kInetService}, false, {},
+          "host port -> container address . port, for everyone"};
+  Set lan{"publish-lan", {Type::kInetProto, Type::kInetService}, {addr_type, Type::kInetService}, false, {},
+          "host port -> container address . port, for the LAN allowlist"};
+  for (const Live& l : LivePublished(policy, observed, v6)) {
+    Element e{{nft::Proto{l.publish->proto}, nft::Port{l.publish->host_port}}, {}, {l.addr, nft::Port{l.publish->port}}};
+    (l.publish->from == policy::From::kAny ? any : lan).elements.push_back(std::move(e));
+  }
+  for (Set* s : {&allow, &any, &lan}) {
+    Sort(*s);
+    t.sets.push_back(std::move(*s));
+  }
+
+  nft::Family fam = v6 ? nft::Family::kIp6 : nft::Family::kIp;
+  std::vector<Field> port_key{Field::kMetaL4proto, Field::kThDport};
+  Chain pre{"nat-prerouting", nft::BaseChainSpec{nft::ChainType::kNat, nft::Hook::kPrerouting, -100, false}, {}};
+  pre.rules.push_back(MakeRule({In({saddr}, "lan-allow"), nft::FibDaddrLocal{}, nft::DnatMap{fam, port_key, "publish-lan"}},
+                               "ports published to the LAN allowlist"));
+  pre.rules.push_back(MakeRule({nft::FibDaddrLocal{}, nft::DnatMap{fam, port_key, "publish-any"}},
+                               "ports published to everyone"));
+
+  Chain post{"nat-postrouting", nft::BaseChainSpec{nft::ChainType::kNat, nft::Hook::kPostrouting, 100, false}, {}};
+  for (const policy::Network& n : policy.networks) {
+    const policy::Prefix* subnet = v6 ? (n.subnet_v6 ? &*n.subnet_v6 : nullptr) : &n.subnet_v4;
+    if (!subnet) continue;
+    Value addr = v6 ? Value{*subnet->v6} : Value{*subnet->v4};
+    post.rules.push_back(MakeRule({nft::PrefixMatch{saddr, false, addr, subnet->len},
+                                   nft::Cmp{Field::kOifname, true, nft::IfName{n.bridge}}, nft::Masquerade{}},
+                                  "egress of network " + n.name));
+  }
+  t.chains = {std::move(pre), std::move(post)};
+  return t;
+}
+
+}  // namespace
+
+nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed) {
+  nft::Ruleset rs;
+  rs.tables.push_back(FilterTable(policy, observed));
+  rs.tables.push_back(NatTable(policy, observed, false));
+  rs.tables.push_back(NatTable(policy, observed, true));
+  return rs;
+}
+
+std::vector<std::pair<nft::Family, std::string>> OwnedTables() {
+  return {{nft::Family::kInet, kFilterTable}, {nft::Family::kIp, kNatTable}, {nft::Family::kIp6, kNatTable}};
+}
+
+}  // namespace ipo::compile

@@ -1,0 +1,56 @@
+// Compiler: policy + what Docker reports -> the whole desired nftables ruleset. A pure
+// function: no I/O, no clock, deterministic (equal inputs give equal rulesets, byte for byte).
+//
+// The ruleset has static rules and dynamic sets (see docs/ruleset.md):
+//   table inet ipo_netd     filtering: forward (to containers, between bridges) and input
+//                           (host ports docker-proxy publishes); sets of LAN sources, of
+//                           published container addresses and of docker-proxy ports
+//   table ip  ipo_netd_nat  DNAT maps for published ports, masquerade for container egress
+//   table ip6 ipo_netd_nat  the same for IPv6
+// Containers coming and going change only set/map elements, never rules.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compile/ruleset.h"
+#include "policy/policy.h"
+
+namespace ipo::compile {
+
+// A container as Docker reports it, reduced to what the compiler needs.
+struct ObservedContainer {
+  std::string name;
+  std::string id;
+  bool running = false;
+  // The addresses on the container's POLICY network ("" when it is not attached there yet).
+  std::string ipv4;
+  std::string ipv6;
+};
+
+// A host port that docker-proxy listens on (from `docker run -p`), for any container.
+struct ProxyPort {
+  uint8_t proto = 6;
+  uint16_t port = 0;
+  auto operator<=>(const ProxyPort&) const = default;
+};
+
+struct Observed {
+  std::vector<ObservedContainer> containers;
+  std::vector<ProxyPort> proxy_ports;
+};
+
+inline constexpr const char* kFilterTable = "ipo_netd";  // inet
+inline constexpr const char* kNatTable = "ipo_netd_nat";  // ip and ip6
+
+// The desired ruleset. Containers the policy does not name are ignored; policy containers
+// that are not running or not yet on their network get no published-port elements.
+nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed);
+
+// The tables Compile() produces (what the agent owns).
+std::vector<std::pair<nft::Family, std::string>> OwnedTables();
+
+}  // namespace ipo::compile

@@ -1,0 +1,104 @@
+#include "compile/compiler.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+using ipo::compile::Compile;
+using ipo::compile::Observed;
+
+namespace {
+
+ipo::policy::Policy LabPolicy() {
+  auto p = ipo::policy::LoadPolicy(IPO_TESTDATA "/../../../rules/policy.json");
+  REQUIRE(p.ok());
+  return *p;
+}
+
+// The lab after the agent moved the three containers, with one extra `-p 9999:3316`.
+Observed LabObserved() {
+  Observed o;
+  o.containers = {
+      {"docker_a", "aaa", true, "172.30.1.2", "fd00:ac1e:1::2"},
+      {"docker_b", "bbb", true, "172.30.1.3", "fd00:ac1e:1::3"},
+      {"docker_c", "ccc", true, "172.30.2.2", "fd00:ac1e:2::2"},
+      {"stranger", "sss", true, "172.17.0.5", ""},
+  };
+  o.proxy_ports = {{6, 9999}};
+  return o;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("the lab policy compiles to the golden ruleset") {
+  std::string got = Compile(LabPolicy(), LabObserved()).ToString();
+  std::string golden_path = IPO_TESTDATA "/lab.nft";
+  if (std::getenv("IPO_UPDATE_GOLDEN")) {
+    std::ofstream(golden_path) << got;
+  }
+  std::string want = ReadFile(golden_path);
+  CHECK(got == want);
+}
+
+TEST_CASE("compilation is deterministic whatever the order Docker lists containers in") {
+  Observed a = LabObserved();
+  Observed b = a;
+  std::reverse(b.containers.begin(), b.containers.end());
+  CHECK(Compile(LabPolicy(), a).ToString() == Compile(LabPolicy(), b).ToString());
+}
+
+TEST_CASE("container churn changes set elements only, never rules") {
+  Observed up = LabObserved();
+  Observed down = up;
+  down.containers[0].running = false;   // docker_a stopped
+  down.containers[2].ipv4 = "172.30.2.9";  // docker_c got a new address
+  down.proxy_ports.clear();
+  auto before = Compile(LabPolicy(), up);
+  auto after = Compile(LabPolicy(), down);
+  REQUIRE(ipo::nft::SameStructure(before, after));
+  std::vector<std::string> changes;
+  for (const auto& c : ipo::nft::DiffElements(before, after)) {
+    changes.push_back(std::string(c.add ? "add " : "delete ") + ipo::nft::FamilyName(c.family) + " " + c.table + " " +
+                      c.set + " { " + ipo::nft::ElementToString(c.element) + " }");
+  }
+  std::vector<std::string> want = {
+      "delete inet ipo_netd published-v4 { 172.30.1.2 . tcp . 8080 }",
+      "delete inet ipo_netd published-v4 { 172.30.2.2 . tcp . 80 }",
+      "delete inet ipo_netd published-v6 { fd00:ac1e:1::2 . tcp . 8080 }",
+      "delete inet ipo_netd proxy-ports { tcp . 9999 }",
+      "delete ip ipo_netd_nat publish-any { tcp . 80 : 172.30.2.2 . 80 }",
+      "delete ip ipo_netd_nat publish-any { tcp . 8080 : 172.30.1.2 . 8080 }",
+      "delete ip6 ipo_netd_nat publish-any { tcp . 8080 : fd00:ac1e:1::2 . 8080 }",
+      "add inet ipo_netd published-v4 { 172.30.2.9 . tcp . 80 }",
+      "add ip ipo_netd_nat publish-any { tcp . 80 : 172.30.2.9 . 80 }",
+  };
+  CHECK(changes == want);
+}
+
+TEST_CASE("a container not yet on its policy network publishes nothing") {
+  Observed o;
+  o.containers = {{"docker_a", "aaa", true, "", ""}};
+  auto rs = Compile(LabPolicy(), o);
+  CHECK(rs.FindTable(ipo::nft::Family::kInet, "ipo_netd")->FindSet("published-v4")->elements.empty());
+  CHECK(rs.FindTable(ipo::nft::Family::kIp, "ipo_netd_nat")->FindSet("publish-any")->elements.empty());
+}
+
+TEST_CASE("a port published to the LAN goes only to the allowlist map") {
+  auto rs = Compile(LabPolicy(), LabObserved());
+  const auto* nat = rs.FindTable(ipo::nft::Family::kIp, "ipo_netd_nat");
+  REQUIRE(nat);
+  REQUIRE(nat->FindSet("publish-lan")->elements.size() == 1);
+  CHECK(ipo::nft::ElementToString(nat->FindSet("publish-lan")->elements[0]) == "tcp . 3316 : 172.30.1.3 . 3316");
+  for (const auto& e : nat->FindSet("publish-any")->elements) CHECK(ipo::nft::ElementToString(e).find("3316") == std::string::npos);
+  const auto* filter = rs.FindTable(ipo::nft::Family::kInet, "ipo_netd");
+  for (const auto& e : filter->FindSet("published-v4")->elements)
+    CHECK(ipo::nft::ElementToString(e).find("3316") == std::string::npos);
+}

@@ -1,0 +1,83 @@
+// Policy: the declarative isolation policy (rules/policy.json), parsed and validated.
+// Which networks exist, which containers belong where, which ports are published to whom,
+// and which LAN sources are allowed. The file format is documented in docs/policy.md.
+//
+// A policy that does not validate is refused as a whole with a message naming the file,
+// the line and the key ("rules/policy.json:14: networks[1].subnet_v4: ..."); nothing in force
+// changes because of it.
+//
+// Thread safety: Policy is a value.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "compile/ruleset.h"
+
+namespace ipo::policy {
+
+// An address prefix, IPv4 or IPv6 (exactly one of v4/v6 is set).
+struct Prefix {
+  std::optional<nft::Ipv4> v4;
+  std::optional<nft::Ipv6> v6;
+  uint8_t len = 0;
+  bool is_v4() const { return v4.has_value(); }
+  std::string ToString() const;
+};
+
+// An inclusive address range, IPv4 or IPv6 (lo and hi of the same family).
+struct Range {
+  nft::Value lo;  // Ipv4 or Ipv6
+  nft::Value hi;
+  bool is_v4() const { return std::holds_alternative<nft::Ipv4>(lo); }
+  std::string ToString() const;
+};
+
+struct Lan {
+  std::vector<Prefix> subnets;  // what counts as "the LAN"
+  std::vector<Range> allow;     // LAN sources that may reach every container
+};
+
+struct Network {
+  std::string name;    // docker network name
+  std::string bridge;  // Linux bridge name (<= 15 bytes)
+  Prefix subnet_v4;
+  std::optional<Prefix> subnet_v6;
+};
+
+enum class From { kAny, kLan };  // who may use a published port: everybody, or the allowlist
+
+struct Publish {
+  uint16_t port = 0;       // container port
+  uint16_t host_port = 0;  // host port (defaults to port)
+  uint8_t proto = 6;       // IPPROTO_TCP or IPPROTO_UDP
+  From from = From::kAny;
+};
+
+struct Container {
+  std::string name;
+  std::string network;  // one of Policy::networks
+  std::vector<Publish> publish;
+};
+
+struct Policy {
+  int version = 1;
+  Lan lan;
+  std::vector<Network> networks;
+  std::vector<Container> containers;
+  std::string source;  // the file it came from (for messages)
+
+  const Network* FindNetwork(const std::string& name) const;
+  const Container* FindContainer(const std::string& name) const;
+};
+
+// Parses and validates policy text; `source` names it in messages.
+Result<Policy> ParsePolicy(std::string_view text, const std::string& source);
+// Reads and parses a policy file.
+Result<Policy> LoadPolicy(const std::string& path);
+
+}  // namespace ipo::policy
