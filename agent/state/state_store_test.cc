@@ -1,0 +1,76 @@
+#include "state/state_store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+using ipo::state::AgentState;
+using ipo::state::StateStore;
+
+namespace {
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/ipo-state-test.XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+AgentState Sample() {
+  AgentState s;
+  s.generation = 7;
+  s.policy_path = "/etc/ipo/policy.json";
+  s.applied_at = "2026-11-24T00:00:00Z";
+  s.observed.containers = {{"docker_a", "abc", true, "172.30.1.2", "fd00:ac1e:1::2"}};
+  s.observed.proxy_ports = {{6, 9999}};
+  s.last_event_nano = 1764000000123456789;
+  s.last_event = "start docker_a";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("state round-trips through the file, which starts with its version line") {
+  std::string dir = TempDir();
+  StateStore store(dir);
+  CHECK(store.Load().status().code() == ipo::Status::Code::kNotFound);
+  REQUIRE(store.Save(Sample()).ok());
+  auto loaded = store.Load();
+  REQUIRE(loaded.ok());
+  CHECK(*loaded == Sample());
+  std::ifstream in(store.path());
+  std::string first;
+  std::getline(in, first);
+  CHECK(first == "ipo-netd-state 1");
+  CHECK_FALSE(std::filesystem::exists(store.path() + ".tmp"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a state file of another version or corrupt JSON is refused with its path") {
+  auto r = ipo::state::Deserialize("ipo-netd-state 9\n{}", "s.json");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "s.json:1: expected \"ipo-netd-state 1\", found \"ipo-netd-state 9\"");
+  auto c = ipo::state::Deserialize("ipo-netd-state 1\n{\"generation\": 1}", "s.json");
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message().rfind("s.json: corrupt state: ", 0) == 0);
+}
+
+TEST_CASE("a failed save keeps the previous file and leaves no temp file") {
+  if (geteuid() == 0) {
+    // root ignores directory permissions; make the temp path a directory instead
+    std::string dir = TempDir();
+    StateStore store(dir);
+    REQUIRE(store.Save(Sample()).ok());
+    std::filesystem::create_directory(store.path() + ".tmp");
+    AgentState next = Sample();
+    next.generation = 8;
+    ipo::Status st = store.Save(next);
+    CHECK_FALSE(st.ok());
+    CHECK(st.message().find("state.json.tmp") != std::string::npos);
+    CHECK(store.Load()->generation == 7);
+    std::filesystem::remove_all(dir);
+  }
+}
