@@ -1,0 +1,272 @@
+#include "daemon/reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "compile/drift.h"
+#include "daemon/placement.h"
+
+namespace ipo::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<nft::TableRef> Owned() {
+  std::vector<nft::TableRef> out;
+  for (const auto& [family, name] : compile::OwnedTables()) out.push_back({family, name});
+  return out;
+}
+
+std::string Describe(const nft::ElementChange& c) {
+  return std::string(c.add ? "+" : "-") + " " + nft::FamilyName(c.family) + " " + c.table + " @" + c.set + " { " +
+         nft::ElementToString(c.element) + " }";
+}
+
+}  // namespace
+
+std::string NowIso() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Reconciler::Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::NftBackend& nft,
+                       state::StateStore& store)
+    : policy_(std::move(policy)), docker_(docker), nft_(nft), store_(store) {
+  Publish();
+}
+
+Status Reconciler::Restore() {
+  auto saved = store_.Load();
+  if (saved.ok()) {
+    state_ = *saved;
+    spdlog::info("restoring generation {} from {} ({} containers)", state_.generation, store_.path(),
+                 state_.observed.containers.size());
+  } else if (saved.status().code() == Status::Code::kNotFound) {
+    spdlog::info("no saved state in {}: applying the static rules only", store_.path());
+  } else {
+    spdlog::warn("ignoring unreadable state: {}", saved.status().message());
+  }
+  state_.policy_path = policy_.source;
+  compile::Observed observed = state_.observed;
+  Status st = Apply(compile::Compile(policy_, observed), observed, "restore at start");
+  Publish();
+  return st;
+}
+
+Status Reconciler::Place() {
+  auto networks = docker_.ListNetworks();
+  if (!networks.ok()) return networks.status();
+  auto containers = docker_.ListContainers();
+  if (!containers.ok()) return containers.status();
+  PlacementPlan plan = PlanPlacement(policy_, *networks, *containers);
+  problems_ = plan.problems;
+  for (const auto& p : plan.problems) spdlog::warn("placement: {}", p);
+  for (const auto& c : *containers) {
+    if (!policy_.FindContainer(c.name) &&
+        std::none_of(containers_.begin(), containers_.end(), [&](const auto& k) { return k.id == c.id; }))
+      spdlog::info("container {} is not named by the policy: left alone", c.name);
+  }
+  for (const auto& spec : plan.create) {
+    spdlog::info("creating network {} (bridge {}, {} {})", spec.name, spec.bridge_name, spec.subnet_v4, spec.subnet_v6);
+    IPO_RETURN_IF_ERROR(docker_.CreateNetwork(spec));
+  }
+  for (const auto& [net, name] : plan.connect) {
+    spdlog::info("connecting {} to {}: the policy places it there", name, net);
+    IPO_RETURN_IF_ERROR(docker_.ConnectNetwork(net, name));
+  }
+  for (const auto& [net, name] : plan.disconnect) {
+    spdlog::info("disconnecting {} from {}: not its policy network", name, net);
+    Status st = docker_.DisconnectNetwork(net, name);
+    if (!st.ok()) spdlog::warn("disconnect {} from {}: {}", name, net, st.message());
+  }
+  if (!plan.empty()) {
+    containers = docker_.ListContainers();
+    if (!containers.ok()) return containers.status();
+  }
+  containers_ = std::move(*containers);
+  return Status::Ok();
+}
+
+Status Reconciler::Sync(const std::string& reason) {
+  ++syncs_;
+  Status st = Place();
+  if (!st.ok()) {
+    last_error_ = st.message();
+    spdlog::warn("sync ({}): docker: {}; keeping the ruleset in force", reason, st.message());
+    Publish();
+    return st;
+  }
+  compile::Observed observed = Observe(policy_, containers_);
+  st = Apply(compile::Compile(policy_, observed), observed, reason);
+  Publish();
+  return st;
+}
+
+Status Reconciler::Apply(const nft::Ruleset& desired, const compile::Observed& observed, const std::string& reason) {
+  auto start = Clock::now();
+  std::string kind;
+  Status st;
+  if (applied_ && nft::SameStructure(*applied_, desired)) {
+    auto changes = nft::DiffElements(*applied_, desired);
+    if (changes.empty()) {
+      state_.observed = observed;
+      return Status::Ok();
+    }
+    st = nft_.UpdateElements(changes);
+    kind = "elements";
+    if (st.ok()) {
+      for (const auto& c : changes) spdlog::info("ruleset ({}): {}", reason, Describe(c));
+    } else {
+      spdlog::warn("element update failed ({}); replacing the tables instead", st.message());
+    }
+  }
+  if (kind.empty() || !st.ok()) {
+    kind = "full";
+    st = nft_.ReplaceTables(desired, false);
+    if (!st.ok()) {
+      last_error_ = st.message();
+      spdlog::error("applying the ruleset ({}) failed, the kernel keeps the previous one: {}", reason, st.message());
+      return st;
+    }
+    spdlog::info("ruleset ({}): replaced tables inet/ip/ip6 {} in one batch", reason, compile::kFilterTable);
+  }
+  last_apply_ms_ = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  last_apply_kind_ = kind;
+  last_error_.clear();
+  applied_ = desired;
+  state_.generation++;
+  state_.applied_at = NowIso();
+  state_.observed = observed;
+  state_.policy_path = policy_.source;
+  Status saved = store_.Save(state_);
+  if (!saved.ok()) spdlog::error("saving state: {}", saved.message());
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair) {
+  if (!applied_) return std::vector<std::string>{};
+  auto kernel = nft_.ReadTables(Owned());
+  if (!kernel.ok()) return kernel.status();
+  drift_ = compile::FindDrift(*applied_, *kernel);
+  if (!drift_.empty() && repair) {
+    for (const auto& d : drift_) spdlog::warn("drift: {}", d);
+    Status st = nft_.ReplaceTables(*applied_, false);
+    if (!st.ok()) {
+      Publish();
+      return st;
+    }
+    ++drift_repairs_;
+    spdlog::info("drift repaired: re-applied generation {}", state_.generation);
+    std::vector<std::string> found = drift_;
+    drift_.clear();
+    Publish();
+    return found;
+  }
+  Publish();
+  return drift_;
+}
+
+void Reconciler::NoteEvent(const docker::Event& e) {
+  ++events_;
+  state_.last_event_nano = e.time_nano;
+  auto name = e.attributes.find("name");
+  auto container = e.attributes.find("container");
+  std::string who = name != e.attributes.end() ? name->second
+                    : container != e.attributes.end() ? container->second.substr(0, 12)
+                                                      : e.id.substr(0, 12);
+  state_.last_event = e.type + " " + e.action + " " + who;
+  spdlog::debug("docker event: {}", state_.last_event);
+}
+
+void Reconciler::SetDocker(bool connected, const std::string& detail) {
+  if (connected != docker_connected_ || detail != docker_detail_) {
+    if (connected) spdlog::info("docker: {}", detail);
+    else spdlog::warn("docker unavailable: {}; keeping the last ruleset", detail);
+  }
+  docker_connected_ = connected;
+  docker_detail_ = detail;
+  Publish();
+}
+
+Status Reconciler::ReplacePolicy(policy::Policy p) {
+  policy_ = std::move(p);
+  spdlog::info("policy reloaded from {}", policy_.source);
+  if (!docker_connected_) {
+    return Apply(compile::Compile(policy_, state_.observed), state_.observed, "policy reload");
+  }
+  return Sync("policy reload");
+}
+
+void Reconciler::Publish() {
+  nlohmann::json containers = nlohmann::json::array();
+  for (const auto& c : containers_) {
+    nlohmann::json nets = nlohmann::json::array();
+    std::string v4, v6;
+    const policy::Container* pc = policy_.FindContainer(c.name);
+    for (const auto& e : c.endpoints) {
+      nets.push_back(e.network);
+      if (pc && e.network == pc->network) {
+        v4 = e.ipv4;
+        v6 = e.ipv6;
+      } else if (!pc && v4.empty()) {
+        v4 = e.ipv4;
+        v6 = e.ipv6;
+      }
+    }
+    containers.push_back({{"name", c.name}, {"id", c.id}, {"running", c.running}, {"networks", nets},
+                          {"ipv4", v4}, {"ipv6", v6}, {"managed", pc != nullptr},
+                          {"policy_network", pc ? pc->network : ""}});
+  }
+  nlohmann::json observed = nlohmann::json::array();
+  for (const auto& c : state_.observed.containers)
+    observed.push_back({{"name", c.name}, {"id", c.id}, {"running", c.running}, {"ipv4", c.ipv4}, {"ipv6", c.ipv6}});
+  nlohmann::json ports = nlohmann::json::array();
+  for (const auto& p : state_.observed.proxy_ports) ports.push_back({{"proto", p.proto}, {"port", p.port}});
+
+  std::string health = "ok";
+  std::string reason;
+  if (!applied_) {
+    health = "degraded";
+    reason = "no ruleset applied yet";
+  } else if (!docker_connected_) {
+    health = "degraded";
+    reason = "docker unavailable: " + docker_detail_;
+  } else if (!last_error_.empty()) {
+    health = "degraded";
+    reason = last_error_;
+  } else if (!problems_.empty()) {
+    health = "degraded";
+    reason = problems_.front();
+  }
+  nlohmann::json j = {
+      {"health", health},
+      {"health_reason", reason},
+      {"generation", state_.generation},
+      {"policy", policy_.source},
+      {"applied_at", state_.applied_at},
+      {"containers", containers},
+      {"observed", {{"containers", observed}, {"proxy_ports", ports}}},
+      {"last_event", {{"event", state_.last_event}, {"time_nano", state_.last_event_nano}}},
+      {"docker", {{"connected", docker_connected_}, {"detail", docker_detail_}}},
+      {"agent_drift", drift_},
+      {"drift_repairs", drift_repairs_},
+      {"syncs", syncs_},
+      {"events", events_},
+      {"last_apply", {{"kind", last_apply_kind_}, {"ms", last_apply_ms_}}},
+      {"problems", problems_},
+  };
+  std::lock_guard<std::mutex> lock(mu_);
+  snapshot_ = std::move(j);
+}
+
+nlohmann::json Reconciler::StatusJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return snapshot_;
+}
+
+}  // namespace ipo::daemon

@@ -1,0 +1,84 @@
+// Reconciler: turns what Docker reports into the enforced ruleset. Each Sync() places the
+// policy's containers on their networks, observes their addresses, compiles the whole
+// desired ruleset (compile/compiler.h) and applies it in ONE netlink batch: only set/map
+// elements when the structure is unchanged (the usual case for container churn), the whole
+// tables otherwise. What was applied is saved (state/state_store.h) before Sync returns.
+//
+// A failed apply leaves the kernel as it was (batches are atomic) and the next Sync or
+// drift check tries again with a full replace.
+//
+// Thread safety: Restore/Sync/CheckDrift/NoteEvent/SetDocker/ReplacePolicy from one thread
+// (the daemon's reconcile loop); StatusJson() from any thread.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "compile/compiler.h"
+#include "docker/docker_api.h"
+#include "nft/nft_backend.h"
+#include "policy/policy.h"
+#include "state/state_store.h"
+
+namespace ipo::daemon {
+
+class Reconciler {
+ public:
+  Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::NftBackend& nft, state::StateStore& store);
+
+  // At start: applies the ruleset compiled from the saved state (the last containers seen),
+  // or the static rules alone when there is none, so protection holds before Docker answers.
+  Status Restore();
+  // Full sync with Docker; `reason` goes to the log ("event start docker_a", "reconnect").
+  Status Sync(const std::string& reason);
+  // Reads the owned tables back and compares them with what was applied. With repair,
+  // re-applies the whole ruleset when they differ. Returns the differences found.
+  Result<std::vector<std::string>> CheckDrift(bool repair);
+  // Records a Docker event (for status and for since= replay after a restart).
+  void NoteEvent(const docker::Event& e);
+  // Records whether Docker's API answers.
+  void SetDocker(bool connected, const std::string& detail);
+  // Swaps in a new policy (after SIGHUP) and syncs. The caller has validated it.
+  Status ReplacePolicy(policy::Policy p);
+
+  int64_t last_event_nano() const { return state_.last_event_nano; }
+  const std::optional<nft::Ruleset>& applied() const { return applied_; }
+  // The status document served to `ipo-netctl status` (docs/status.md).
+  nlohmann::json StatusJson() const;
+
+ private:
+  Status Apply(const nft::Ruleset& desired, const compile::Observed& observed, const std::string& reason);
+  Status Place();
+  void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
+
+  policy::Policy policy_;
+  docker::DockerApi& docker_;
+  nft::NftBackend& nft_;
+  state::StateStore& store_;
+  state::AgentState state_;
+  std::optional<nft::Ruleset> applied_;
+  std::vector<docker::ContainerInfo> containers_;  // last seen
+  std::vector<std::string> problems_;
+  std::vector<std::string> drift_;
+  uint64_t drift_repairs_ = 0;
+  uint64_t syncs_ = 0;
+  uint64_t events_ = 0;
+  double last_apply_ms_ = 0;
+  std::string last_apply_kind_;
+  bool docker_connected_ = false;
+  std::string docker_detail_ = "not connected yet";
+  std::string last_error_;
+
+  mutable std::mutex mu_;
+  nlohmann::json snapshot_;
+};
+
+// UTC now as "2026-11-24T01:02:03Z".
+std::string NowIso();
+
+}  // namespace ipo::daemon

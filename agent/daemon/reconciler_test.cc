@@ -1,0 +1,181 @@
+#include "daemon/reconciler.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <spdlog/spdlog.h>
+
+#include "compile/drift.h"
+#include "daemon/placement.h"
+#include "testing/fake_docker_api.h"
+#include "testing/fake_nft_backend.h"
+
+using namespace ipo;
+
+namespace {
+
+const bool kQuiet = [] {
+  spdlog::set_level(spdlog::level::off);
+  return true;
+}();
+
+policy::Policy LabPolicy() {
+  auto p = policy::LoadPolicy(IPO_POLICY_FILE);
+  REQUIRE(p.ok());
+  return *p;
+}
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/ipo-reconciler-test.XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+std::vector<std::string> Elements(const nft::Ruleset& rs, nft::Family f, const std::string& table,
+                                  const std::string& set) {
+  std::vector<std::string> out;
+  for (const auto& e : rs.FindTable(f, table)->FindSet(set)->elements) out.push_back(nft::ElementToString(e));
+  return out;
+}
+
+struct Fixture {
+  std::string dir = TempDir();
+  testing::FakeDockerApi docker;
+  testing::FakeNftBackend nft;
+  state::StateStore store{dir};
+  ~Fixture() { std::filesystem::remove_all(dir); }
+};
+
+}  // namespace
+
+TEST_CASE("plain containers are moved to their policy networks and their ports published") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  f.docker.Run("docker_b");
+  f.docker.Run("docker_c");
+  f.docker.Run("stranger");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("test").ok());
+  std::vector<std::string> want_log = {
+      "create ipo-shared",         "create ipo-isolated",      "connect docker_a ipo-shared",
+      "connect docker_b ipo-shared", "connect docker_c ipo-isolated", "disconnect docker_a bridge",
+      "disconnect docker_b bridge",  "disconnect docker_c bridge",
+  };
+  CHECK(f.docker.log == want_log);
+  CHECK(f.docker.Find("stranger")->endpoints.at(0).network == "bridge");  // left alone
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any") ==
+        std::vector<std::string>{"tcp . 80 : 172.30.2.2 . 80", "tcp . 8080 : 172.30.1.2 . 8080"});
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-lan") ==
+        std::vector<std::string>{"tcp . 3316 : 172.30.1.3 . 3316"});
+  CHECK(r.StatusJson()["health"] == "degraded");  // docker never reported connected in this test
+  r.SetDocker(true, "connected");
+  CHECK(r.StatusJson()["health"] == "ok");
+  CHECK(r.StatusJson()["generation"] == 1);
+}
+
+TEST_CASE("container churn is applied as one element batch, and the state is saved") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("first").ok());
+  REQUIRE(f.nft.calls == std::vector<std::string>{"replace"});
+  f.docker.Find("docker_a")->running = false;  // docker_a died
+  REQUIRE(r.Sync("die").ok());
+  CHECK(f.nft.calls.back() == "elements 4");  // v4 and v6, filter set and DNAT map
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
+  REQUIRE(r.Sync("nothing changed").ok());
+  CHECK(f.nft.calls.size() == 2);  // no batch at all
+  auto saved = f.store.Load();
+  REQUIRE(saved.ok());
+  CHECK(saved->generation == 2);
+  CHECK_FALSE(saved->observed.containers.at(0).running);
+}
+
+TEST_CASE("an address taken over by another container is never published for it") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("start").ok());
+  std::string old_ip = f.docker.Find("docker_a")->endpoints.at(0).ipv4;
+  f.docker.Find("docker_a")->running = false;
+  REQUIRE(r.Sync("die docker_a").ok());
+  // intruder takes docker_a's old address on the shared network
+  docker::ContainerInfo intruder{"id-intruder", "intruder", true, "running", 1, {{"ipo-shared", "x", old_ip, ""}}, {}};
+  f.docker.containers.push_back(intruder);
+  REQUIRE(r.Sync("start intruder").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "published-v4").empty());
+}
+
+TEST_CASE("docker down keeps the ruleset in force and reports degraded") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("start").ok());
+  r.SetDocker(true, "connected");
+  nft::Ruleset before = f.nft.kernel;
+  f.docker.down = true;
+  CHECK_FALSE(r.Sync("reconnect").ok());
+  r.SetDocker(false, "connection refused");
+  CHECK(f.nft.kernel.ToString() == before.ToString());
+  CHECK(r.StatusJson()["health"] == "degraded");
+}
+
+TEST_CASE("restart restores the saved ruleset before docker answers") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  {
+    daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+    REQUIRE(r.Sync("start").ok());
+  }
+  nft::Ruleset before = f.nft.kernel;
+  testing::FakeNftBackend fresh;  // the kernel after a reboot: empty
+  f.docker.down = true;
+  daemon::Reconciler again(LabPolicy(), f.docker, fresh, f.store);
+  REQUIRE(again.Restore().ok());
+  CHECK(fresh.kernel.ToString() == before.ToString());
+}
+
+TEST_CASE("drift is detected and repaired with a full replace") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("start").ok());
+  auto found = r.CheckDrift(true);
+  REQUIRE(found.ok());
+  CHECK(found->empty());
+  f.nft.kernel.tables[0].FindSet("lan-allow-v4")->elements.clear();  // someone flushed the allowlist
+  found = r.CheckDrift(true);
+  REQUIRE(found.ok());
+  REQUIRE(found->size() == 1);
+  CHECK(found->at(0) == "inet ipo_netd: set lan-allow-v4: missing element 192.168.1.1-192.168.1.30");
+  CHECK(compile::FindDrift(*r.applied(), *f.nft.ReadTables({})).empty());
+  CHECK(r.StatusJson()["drift_repairs"] == 1);
+}
+
+TEST_CASE("a failed apply leaves the previous ruleset and the next sync replaces the tables") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("start").ok());
+  nft::Ruleset before = f.nft.kernel;
+  f.docker.Find("docker_a")->running = false;
+  f.nft.fail_next = 2;  // the element batch and the fallback replace both fail
+  CHECK_FALSE(r.Sync("die").ok());
+  CHECK(f.nft.kernel.ToString() == before.ToString());
+  CHECK(r.StatusJson()["health"] == "degraded");
+  REQUIRE(r.Sync("retry").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
+}
+
+TEST_CASE("docker-proxy ports of every running container are guarded") {
+  auto p = LabPolicy();
+  std::vector<docker::ContainerInfo> cs = {
+      {"1", "docker_b", true, "running", 1, {}, {{"tcp", 3316, "0.0.0.0", 9999}, {"tcp", 3316, "::", 9999}}},
+      {"2", "other", true, "running", 1, {}, {{"udp", 53, "", 5353}}},
+      {"3", "stopped", false, "exited", 0, {}, {{"tcp", 1, "", 7777}}},
+  };
+  auto o = daemon::Observe(p, cs);
+  REQUIRE(o.proxy_ports.size() == 2);
+  CHECK(o.proxy_ports[0] == compile::ProxyPort{6, 9999});
+  CHECK(o.proxy_ports[1] == compile::ProxyPort{17, 5353});
+}

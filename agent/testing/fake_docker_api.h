@@ -1,0 +1,99 @@
+// FakeDockerApi: an in-memory Docker for tests of the daemon's logic. Networks hand out
+// addresses in order (.2, .3, ...) like Docker's IPAM; connect/disconnect change endpoints.
+// Events are not streamed (tests drive the Reconciler directly).
+//
+// Thread safety: not thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "docker/docker_api.h"
+
+namespace ipo::testing {
+
+class FakeDockerApi final : public docker::DockerApi {
+ public:
+  FakeDockerApi() {
+    networks.push_back({"net-bridge", "bridge", "bridge", "docker0", {"172.17.0.0/16"}, false});
+  }
+
+  // Adds a container on the default bridge, as a plain `docker run` would.
+  void Run(const std::string& name, std::vector<docker::PortBinding> ports = {}) {
+    docker::ContainerInfo c;
+    c.id = "id-" + name;
+    c.name = name;
+    c.running = true;
+    c.state = "running";
+    c.ports = std::move(ports);
+    containers.push_back(c);
+    Attach("bridge", containers.back());
+  }
+  docker::ContainerInfo* Find(const std::string& name) {
+    for (auto& c : containers)
+      if (c.name == name) return &c;
+    return nullptr;
+  }
+
+  Result<std::string> Negotiate() override { return std::string("1.41"); }
+  Result<std::vector<docker::ContainerInfo>> ListContainers() override {
+    if (down) return Status::Unavailable("docker is down");
+    return containers;
+  }
+  Result<docker::ContainerInfo> InspectContainer(const std::string& name) override {
+    if (auto* c = Find(name)) return *c;
+    return Status::NotFound("no such container: " + name);
+  }
+  Result<std::vector<docker::NetworkInfo>> ListNetworks() override {
+    if (down) return Status::Unavailable("docker is down");
+    return networks;
+  }
+  Status CreateNetwork(const docker::NetworkSpec& spec) override {
+    log.push_back("create " + spec.name);
+    std::vector<std::string> subnets{spec.subnet_v4};
+    if (!spec.subnet_v6.empty()) subnets.push_back(spec.subnet_v6);
+    networks.push_back({"net-" + spec.name, spec.name, "bridge", spec.bridge_name, subnets, !spec.subnet_v6.empty()});
+    return Status::Ok();
+  }
+  Status ConnectNetwork(const std::string& network, const std::string& container) override {
+    log.push_back("connect " + container + " " + network);
+    auto* c = Find(container);
+    if (!c) return Status::NotFound("no such container: " + container);
+    Attach(network, *c);
+    return Status::Ok();
+  }
+  Status DisconnectNetwork(const std::string& network, const std::string& container) override {
+    log.push_back("disconnect " + container + " " + network);
+    auto* c = Find(container);
+    if (!c) return Status::NotFound("no such container: " + container);
+    std::erase_if(c->endpoints, [&](const auto& e) { return e.network == network; });
+    return Status::Ok();
+  }
+  Status StreamEvents(int64_t, const std::function<void(const docker::Event&)>&,
+                      const std::function<bool()>&) override {
+    return Status::Unavailable("the fake does not stream");
+  }
+
+  std::vector<docker::ContainerInfo> containers;
+  std::vector<docker::NetworkInfo> networks;
+  std::vector<std::string> log;
+  bool down = false;
+
+ private:
+  void Attach(const std::string& network, docker::ContainerInfo& c) {
+    auto it = std::find_if(networks.begin(), networks.end(), [&](const auto& n) { return n.name == network; });
+    if (it == networks.end()) return;
+    int& next = next_host_[network];
+    if (next == 0) next = 2;
+    std::string v4 = it->subnets[0].substr(0, it->subnets[0].rfind('.') + 1) + std::to_string(next);
+    std::string v6;
+    if (it->subnets.size() > 1) v6 = it->subnets[1].substr(0, it->subnets[1].find("::") + 2) + std::to_string(next);
+    ++next;
+    c.endpoints.push_back({network, it->id, v4, v6});
+  }
+  std::map<std::string, int> next_host_;
+};
+
+}  // namespace ipo::testing
