@@ -1,0 +1,215 @@
+// ipo-netd: the host agent. Keeps the policy's containers on their networks and the
+// nftables ruleset that isolates them in force, following Docker's events.
+//
+// Start-up: validate the policy (an invalid one is refused: exit 2, nothing touched),
+// restore the last applied ruleset from the state directory, tell systemd READY=1, then
+// follow Docker. Stopping leaves the ruleset in force: the firewall does not depend on the
+// agent running.
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <thread>
+
+#include "bus/bus.h"
+#include "daemon/event_pump.h"
+#include "daemon/reconciler.h"
+#include "docker/docker_client.h"
+#include "nft/netlink_backend.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using ipo::daemon::WorkItem;
+
+struct Options {
+  std::string policy = "/etc/ipo/policy.json";
+  std::string docker_host = "unix:///run/docker.sock";
+  std::string state_dir = "/var/lib/ipo-netd";
+  std::string run_dir = "/run/ipo-netd";
+  int drift_interval_s = 10;
+  std::string log_level = "info";
+  bool check = false;
+};
+
+int64_t NowNano() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// Waits for SIGTERM/SIGINT (stop) and SIGHUP (reload policy) and queues them.
+void SignalLoop(const sigset_t& set, ipo::daemon::WorkQueue& queue) {
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      queue.Push({WorkItem::Kind::kReload, {}, ""});
+      continue;
+    }
+    queue.Push({WorkItem::Kind::kStop, {}, ""});
+    return;
+  }
+}
+
+int Run(const Options& opt) {
+  auto policy = ipo::policy::LoadPolicy(opt.policy);
+  if (!policy.ok()) {
+    spdlog::error("refusing to start: {}", policy.status().message());
+    return 2;
+  }
+  auto nft = ipo::nft::NetlinkBackend::Create();
+  if (!nft.ok()) {
+    spdlog::error("netlink: {}", nft.status().message());
+    return 1;
+  }
+  ipo::state::StateStore store(opt.state_dir);
+  if (opt.check) {
+    auto saved = store.Load();
+    ipo::compile::Observed observed = saved.ok() ? saved->observed : ipo::compile::Observed{};
+    ipo::nft::Ruleset rs = ipo::compile::Compile(*policy, observed);
+    ipo::Status st = (*nft)->ReplaceTables(rs, /*check_only=*/true);
+    std::fputs(rs.ToString().c_str(), stdout);
+    if (!st.ok()) {
+      spdlog::error("the kernel refuses the ruleset: {}", st.message());
+      return 1;
+    }
+    spdlog::info("check: the kernel accepts the ruleset (nothing was changed)");
+    return 0;
+  }
+  auto docker = ipo::docker::DockerClient::Create(opt.docker_host, 5s);
+  if (!docker.ok()) {
+    spdlog::error("{}", docker.status().message());
+    return 2;
+  }
+  ::mkdir(opt.run_dir.c_str(), 0700);
+
+  // Signals are handled by one thread; block them everywhere else.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ipo::daemon::Reconciler reconciler(*policy, **docker, **nft, store);
+  ipo::Status restored = reconciler.Restore();
+  if (!restored.ok()) spdlog::error("restoring the saved ruleset failed: {}", restored.message());
+  sd_notify(0, "READY=1\nSTATUS=ruleset restored; waiting for Docker");
+
+  ipo::daemon::WorkQueue queue;
+  std::atomic<bool> stopping{false};
+  auto bus = ipo::bus::BusServer::Listen(opt.run_dir + "/bus.sock",
+                                         {[&] { return reconciler.StatusJson().dump(); },
+                                          [&] { queue.Push({WorkItem::Kind::kResync, {}, ""}); }});
+  if (!bus.ok()) {
+    spdlog::error("control socket: {}", bus.status().message());
+    return 1;
+  }
+  std::thread bus_thread([&] { (*bus)->Run([&] { return stopping.load(); }); });
+  ipo::daemon::EventPump pump(**docker, queue, reconciler.last_event_nano());
+  std::thread pump_thread([&] { pump.Run(); });
+  std::thread signal_thread([&] { SignalLoop(signals, queue); });
+
+  uint64_t watchdog_usec = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  auto next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);
+  bool running = true;
+  while (running) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_drift_check - std::chrono::steady_clock::now());
+    auto item = queue.Pop(std::max(wait, 0ms));
+    bool sync = false;
+    std::string reason;
+    int64_t first_event_nano = 0;
+    while (item) {
+      switch (item->kind) {
+        case WorkItem::Kind::kEvent:
+          reconciler.NoteEvent(item->event);
+          if (ipo::daemon::Relevant(item->event)) {
+            sync = true;
+            if (!first_event_nano) first_event_nano = item->event.time_nano;
+            auto name = item->event.attributes.find("name");
+            reason = "event " + item->event.action + " " +
+                     (name != item->event.attributes.end() ? name->second : item->event.id.substr(0, 12));
+          }
+          break;
+        case WorkItem::Kind::kConnected:
+          reconciler.SetDocker(true, "connected, API " + item->detail);
+          sync = true;
+          reason = "docker connected";
+          break;
+        case WorkItem::Kind::kDisconnected:
+          reconciler.SetDocker(false, item->detail);
+          break;
+        case WorkItem::Kind::kResync:
+          sync = true;
+          reason = "resync requested";
+          break;
+        case WorkItem::Kind::kReload: {
+          auto fresh = ipo::policy::LoadPolicy(opt.policy);
+          if (!fresh.ok()) {
+            spdlog::error("policy reload refused, keeping the policy in force: {}", fresh.status().message());
+          } else {
+            ipo::Status st = reconciler.ReplacePolicy(*fresh);
+            if (!st.ok()) spdlog::error("policy reload: {}", st.message());
+          }
+          break;
+        }
+        case WorkItem::Kind::kStop:
+          running = false;
+          break;
+      }
+      item = queue.TryPop();  // coalesce everything already queued into one sync
+    }
+    if (!running) break;
+    if (sync) {
+      ipo::Status st = reconciler.Sync(reason);
+      if (st.ok() && first_event_nano) {
+        spdlog::info("event-to-ruleset latency {:.2f} ms ({})", double(NowNano() - first_event_nano) / 1e6, reason);
+      }
+    }
+    if (std::chrono::steady_clock::now() >= next_drift_check) {
+      auto drift = reconciler.CheckDrift(/*repair=*/true);
+      if (!drift.ok()) spdlog::warn("drift check: {}", drift.status().message());
+      next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);
+    }
+    if (watchdog) sd_notify(0, "WATCHDOG=1");
+  }
+  spdlog::info("stopping; the ruleset stays in force");
+  sd_notify(0, "STOPPING=1");
+  stopping = true;
+  pump.Stop();
+  pump_thread.join();
+  bus_thread.join();
+  signal_thread.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  CLI::App app{"ipo-netd: keeps Docker containers isolated per the policy, with nftables"};
+  app.add_option("--policy", opt.policy, "policy file")->capture_default_str();
+  app.add_option("--docker-host", opt.docker_host, "Docker Engine API socket (unix://PATH)")->capture_default_str();
+  app.add_option("--state-dir", opt.state_dir, "where the applied state is kept")->capture_default_str();
+  app.add_option("--run-dir", opt.run_dir, "runtime directory (control socket)")->capture_default_str();
+  app.add_option("--drift-interval", opt.drift_interval_s, "seconds between drift checks")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--log-level", opt.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_flag("--check", opt.check,
+               "validate the policy and let the kernel check the compiled ruleset without applying it; print it");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ ipo-netd: %v");
+  spdlog::set_level(spdlog::level::from_str(opt.log_level));
+  return Run(opt);
+}
