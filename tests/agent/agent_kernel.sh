@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Usage: agent_kernel.sh CASE
+# Runs ipo-netd in a private network namespace (ipo-t-agent) with no Docker at all and
+# checks what it does to the kernel's ruleset there. CASE is one of the case_* functions.
+set -Eeuo pipefail
+# shellcheck source=scripts/lib/ipo_common.sh
+source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
+
+NS=ipo-t-agent
+WORK=$(mktemp -d /tmp/ipo-agent-test.XXXXXX)
+NETD="${IPO_BUILD:?}/agent/daemon/ipo-netd"
+CTL="$IPO_BUILD/agent/cli/ipo-netctl"
+AGENT_PID=""
+
+cleanup() {
+  if [[ -n $AGENT_PID ]]; then
+    kill "$AGENT_PID" 2>/dev/null || true
+    wait "$AGENT_PID" 2>/dev/null || true
+  fi
+  ip netns del "$NS" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
+
+# start_agent POLICY: start ipo-netd in the namespace against a socket nobody serves.
+start_agent() {
+  nsenter --net="/run/netns/$NS" -- "$NETD" --policy "$1" --docker-host "unix://$WORK/no-docker.sock" \
+    --state-dir "$WORK/state" --run-dir "$WORK/run" --drift-interval 1 >>"$WORK/netd.log" 2>&1 &
+  AGENT_PID=$!
+  ipo_wait_for 10 test -S "$WORK/run/bus.sock" || { cat "$WORK/netd.log"; ipo_die "agent did not start"; }
+}
+
+status_json() {
+  in_ns "$CTL" status --json --policy "$1" --run-dir "$WORK/run" --state-dir "$WORK/state" || true
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- agent log" >&2
+  cat "$WORK/netd.log" >&2 || true
+  exit 1
+}
+
+# A state file as the agent leaves it: docker_a and docker_c running on their networks.
+write_state() {
+  mkdir -p "$WORK/state"
+  cat >"$WORK/state/state.json" <<'JSON'
+ipo-netd-state 1
+{"generation": 41, "policy": "rules/policy.json", "applied_at": "2026-11-24T00:00:00Z",
+ "containers": [{"name": "docker_a", "id": "a", "running": true, "ipv4": "172.30.1.2", "ipv6": "fd00:ac1e:1::2"},
+                {"name": "docker_c", "id": "c", "running": true, "ipv4": "172.30.2.2", "ipv6": "fd00:ac1e:2::2"}],
+ "proxy_ports": [{"proto": 6, "port": 9999}], "last_event_nano": 0, "last_event": "container start docker_c"}
+JSON
+}
+
+case_restore_without_docker() {
+  write_state
+  start_agent "$IPO_SRC/rules/policy.json"
+  ipo_wait_for 10 in_ns nft list map ip ipo_netd_nat publish-any || fail "tables not restored"
+  local map
+  map=$(in_ns nft list map ip ipo_netd_nat publish-any)
+  grep -q 'tcp . 8080 : 172.30.1.2 . 8080' <<<"$map" || fail "docker_a's port not restored: $map"
+  grep -q 'tcp . 80 : 172.30.2.2 . 80' <<<"$map" || fail "docker_c's port not restored: $map"
+  in_ns nft list set inet ipo_netd proxy-ports | grep -q 'tcp . 9999' || fail "proxy port not restored"
+  local s
+  s=$(status_json "$IPO_SRC/rules/policy.json")
+  [[ $(jq -r .health <<<"$s") == degraded ]] || fail "health should be degraded without docker: $s"
+  [[ $(jq -r .drift <<<"$s") == false ]] || fail "unexpected drift: $(jq -c .drift_details <<<"$s")"
+  [[ $(jq -r .generation <<<"$s") == 42 ]] || fail "generation should be 42: $s"
+  echo "PASS: ruleset restored from state before Docker answered; health degraded, no drift"
+}
+
+case_bad_policy_keeps_ruleset() {
+  write_state
+  start_agent "$IPO_SRC/rules/policy.json"
+  ipo_wait_for 10 in_ns nft list table inet ipo_netd || fail "no table"
+  kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
+  local before after rc=0
+  before=$(in_ns nft list ruleset)
+  [[ -n $before ]] || fail "stopping the agent must leave the ruleset in force"
+  sed 's/"172.30.2.0\/24"/"172.30.1.0\/16"/' "$IPO_SRC/rules/policy.json" >"$WORK/bad.json"
+  in_ns "$NETD" --policy "$WORK/bad.json" --docker-host "unix://$WORK/x.sock" --state-dir "$WORK/state" \
+    --run-dir "$WORK/run" >"$WORK/bad.log" 2>&1 || rc=$?
+  [[ $rc -eq 2 ]] || fail "a bad policy must exit 2, got $rc"
+  grep -q "bad.json:[0-9]*: networks\[1\].subnet_v4: \"172.30.1.0/16\" has host bits set" "$WORK/bad.log" ||
+    fail "message should name file, line and key: $(cat "$WORK/bad.log")"
+  after=$(in_ns nft list ruleset)
+  [[ $before == "$after" ]] || fail "the ruleset in force changed"
+  echo "PASS: bad policy refused with file:line: key; ruleset untouched"
+}
+
+case_drift_is_repaired() {
+  write_state
+  start_agent "$IPO_SRC/rules/policy.json"
+  ipo_wait_for 10 in_ns nft list set inet ipo_netd lan-allow-v4 || fail "no table"
+  in_ns nft flush set inet ipo_netd lan-allow-v4
+  in_ns nft delete chain inet ipo_netd filter-input
+  ipo_wait_for 10 sh -c "nsenter --net=/run/netns/$NS -- nft list set inet ipo_netd lan-allow-v4 | grep -q '192.168.1.1-192.168.1.30'" ||
+    fail "allowlist not repaired"
+  ipo_wait_for 10 in_ns nft list chain inet ipo_netd filter-input || fail "chain not repaired"
+  grep -q 'drift: inet ipo_netd: set lan-allow-v4: missing element 192.168.1.1-192.168.1.30' "$WORK/netd.log" ||
+    fail "drift not logged"
+  local s
+  s=$(status_json "$IPO_SRC/rules/policy.json")
+  [[ $(jq -r .drift <<<"$s") == false ]] || fail "drift remains: $s"
+  [[ $(jq -r .agent.drift_repairs <<<"$s") -ge 1 ]] || fail "no repair counted"
+  echo "PASS: flushed set and deleted chain repaired within the drift interval"
+}
+
+case_reload_bad_policy_keeps_old() {
+  cp "$IPO_SRC/rules/policy.json" "$WORK/policy.json"
+  write_state
+  start_agent "$WORK/policy.json"
+  ipo_wait_for 10 in_ns nft list table inet ipo_netd || fail "no table"
+  local before
+  before=$(in_ns nft list ruleset | grep -v 'counter packets')
+  printf '{ "version": 1, "lan": ' >"$WORK/policy.json"
+  kill -HUP "$AGENT_PID"
+  ipo_wait_for 10 grep -q 'policy reload refused' "$WORK/netd.log" || fail "bad reload not refused"
+  [[ $before == "$(in_ns nft list ruleset | grep -v 'counter packets')" ]] || fail "ruleset changed"
+  kill -0 "$AGENT_PID" || fail "agent died"
+  echo "PASS: SIGHUP with a broken policy keeps the policy in force"
+}
+
+main() {
+  local c=${1:?case}
+  ip netns del "$NS" 2>/dev/null || true
+  ip netns add "$NS"
+  in_ns ip link set lo up
+  "case_$c"
+}
+
+main "$@"

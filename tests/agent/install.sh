@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# scripts/install-agent into a scratch root: files land, an existing policy is kept,
+# Docker's daemon.json keeps its other keys, a broken daemon.json is refused.
+set -Eeuo pipefail
+root=$(mktemp -d /tmp/ipo-install-test.XXXXXX)
+trap 'rm -rf "$root"' EXIT
+inst=("${IPO_SRC:?}/scripts/install-agent" --build "${IPO_BUILD:?}" --root "$root")
+
+mkdir -p "$root/etc/docker"
+echo '{"log-driver": "journald", "iptables": true}' >"$root/etc/docker/daemon.json"
+"${inst[@]}" 2>/dev/null
+for f in usr/sbin/ipo-netd usr/sbin/ipo-netctl etc/systemd/system/ipo-netd.service etc/ipo/policy.json; do
+  [[ -f $root/$f ]] || { echo "FAIL: missing $f"; exit 1; }
+done
+[[ $(jq -r '."log-driver"' "$root/etc/docker/daemon.json") == journald ]] || { echo "FAIL: lost a key"; exit 1; }
+[[ $(jq -r '.iptables' "$root/etc/docker/daemon.json") == false ]] || { echo "FAIL: iptables not off"; exit 1; }
+
+echo '{"version": 1}' >"$root/etc/ipo/policy.json.mine"
+cp "$root/etc/ipo/policy.json" "$root/etc/ipo/policy.json.mine"
+echo ' ' >>"$root/etc/ipo/policy.json"
+"${inst[@]}" 2>/dev/null
+cmp -s "$root/etc/ipo/policy.json" "$root/etc/ipo/policy.json.mine" && { echo "FAIL: policy overwritten"; exit 1; }
+
+echo '{broken' >"$root/etc/docker/daemon.json"
+if "${inst[@]}" 2>"$root/err"; then echo "FAIL: broken daemon.json accepted"; exit 1; fi
+grep -q 'daemon.json is not valid JSON' "$root/err" || { echo "FAIL: unclear error: $(cat "$root/err")"; exit 1; }
+echo "PASS: install-agent"
