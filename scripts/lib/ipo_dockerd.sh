@@ -4,46 +4,83 @@
 # REQUIRES: ipo_common.sh sourced; root.
 
 IPO_DOCKER_IMAGE=${IPO_DOCKER_IMAGE:-ipo-busybox:lab}
+# The daemon binary: Debian's docker.io has /usr/sbin/dockerd, docker-ce (Rocky 8) /usr/bin/dockerd.
+if [[ -z ${IPO_DOCKERD:-} ]]; then
+  IPO_DOCKERD=/usr/sbin/dockerd
+  [[ -x $IPO_DOCKERD ]] || IPO_DOCKERD=/usr/bin/dockerd
+fi
 
 # ipo_dockerd_start NETNS DIR [EXTRA_DOCKERD_ARGS...]
 #   Starts dockerd in netns NETNS (must exist) with everything under DIR:
-#   DIR/docker.sock, DIR/data, DIR/exec, DIR/dockerd.pid, DIR/dockerd.log.
+#   DIR/docker.sock, DIR/data, DIR/exec, DIR/dockerd.pid, DIR/dockerd.log, DIR/daemon.json.
+#   $IPO_DOCKERD_DATA_ROOT, if set, replaces DIR/data (e.g. a disk directory while DIR is on
+#   /run). The daemon reads its own (empty) DIR/daemon.json, never /etc/docker/daemon.json,
+#   whose keys would conflict with the flags below; it puts the trust key in DIR/key.json
+#   (not /etc/docker/key.json).
 #   dockerd is started with nsenter --net (ip netns exec remounts /sys, and dockerd then dies
 #   with "Devices cgroup isn't mounted"). Waits until the API answers.
 ipo_dockerd_start() {
   local netns=$1 dir=$2
   shift 2
-  mkdir -p "$dir/data" "$dir/exec"
+  local data=${IPO_DOCKERD_DATA_ROOT:-$dir/data}
+  mkdir -p "$data" "$dir/exec"
+  [[ -f $dir/daemon.json ]] || printf '{"deprecated-key-path": "%s/key.json"}\n' "$dir" >"$dir/daemon.json"
   # The daemon.json the installer sets on real hosts: the agent owns container networking.
   # Long paths break unix sockets: containerd's socket goes under the short exec root.
-  nsenter --net="/run/netns/$netns" -- /usr/sbin/dockerd \
+  nsenter --net="/run/netns/$netns" -- "$IPO_DOCKERD" \
+    --config-file "$dir/daemon.json" \
     --iptables=false --ip6tables=false --ip-masq=false \
-    --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
-    -H "unix://$dir/docker.sock" "$@" >>"$dir/dockerd.log" 2>&1 &
-  ipo_wait_for 60 curl -sf --unix-socket "$dir/docker.sock" http://docker/_ping ||
-    { tail -20 "$dir/dockerd.log" >&2; ipo_die "dockerd in $netns did not come up (see $dir/dockerd.log)"; }
+    --data-root "$data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
+    -H "unix://$dir/docker.sock" "$@" </dev/null >>"$dir/dockerd.log" 2>&1 &
+  local pid=$! deadline=$((SECONDS + 60))
+  until curl -sf --unix-socket "$dir/docker.sock" http://docker/_ping >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      tail -20 "$dir/dockerd.log" >&2
+      ipo_die "dockerd in $netns did not come up (see $dir/dockerd.log)"
+    fi
+    sleep 0.1
+  done
 }
 
-# ipo_dockerd_stop DIR: stop the dockerd started with DIR (and its containerd), wait for exit.
+# ipo_dockerd_shim_pids DIR: pids of the containerd shims serving the dockerd of DIR (their
+#   command line names DIR's containerd socket), one per line.
+ipo_dockerd_shim_pids() {
+  local dir=$1 f pid cmd
+  for f in /proc/[0-9]*/cmdline; do
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+    [[ $cmd == *containerd-shim* && $cmd == *" -address $dir/exec/"* ]] && printf '%s\n' "$pid"
+  done
+  return 0
+}
+
+# ipo_dockerd_stop DIR: stop the dockerd started with DIR (and its containerd), wait for exit,
+#   then end shims it left behind (by pid) and unmount what remains under DIR and the data root.
 ipo_dockerd_stop() {
   local dir=$1 pid
-  [[ -f $dir/dockerd.pid ]] || return 0
-  pid=$(<"$dir/dockerd.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    local i
-    for i in $(seq 1 150); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
+  if [[ -f $dir/dockerd.pid ]]; then
+    pid=$(<"$dir/dockerd.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      local i
+      for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/dockerd.pid"
   fi
-  rm -f "$dir/dockerd.pid"
-  # containerd-shim processes of containers that dockerd left behind
-  pkill -f -- "-namespace moby.*$dir" 2>/dev/null || true
-  # overlay mounts under the data root
-  local m
-  while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v d="$dir" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r)
+  # containerd-shim processes (and their containers' init processes) that dockerd left behind
+  local shim child
+  for shim in $(ipo_dockerd_shim_pids "$dir"); do
+    for child in $(ps -o pid= --ppid "$shim"); do kill -9 "$child" 2>/dev/null || true; done
+    kill -9 "$shim" 2>/dev/null || true
+  done
+  # overlay and netns mounts under the exec root and the data root
+  local m data=${IPO_DOCKERD_DATA_ROOT:-$dir/data}
+  while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v d="$dir/" -v r="$data/" 'index($2, d) == 1 || index($2, r) == 1 {print $2}' /proc/mounts | sort -r)
 }
 
 # ipo_docker DIR ARGS...: the Debian docker CLI against the dockerd of DIR.
