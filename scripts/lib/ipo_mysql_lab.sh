@@ -1,0 +1,234 @@
+# shellcheck shell=bash
+# The "MySQL server has gone away" lab's moving parts: MariaDB "slave" instances, the
+# HAProxy in front of them and their files. scripts/mysql-lab drives them; tests source it.
+#
+# Everything lives under $IPO_MYSQL_LAB_DIR (default ${TMPDIR:-/tmp}/ipo-mysql-lab) and
+# listens on 127.0.0.1 only:
+#   haproxy frontend  127.0.0.1:$IPO_MYSQL_LAB_PORT (default 23306)
+#   slave N           127.0.0.1:$IPO_MYSQL_LAB_PORT+N, socket $LAB/sN/mysqld.sock
+#   runtime API       unix socket $LAB/haproxy/admin.sock
+#   frontend, too     unix socket $LAB/haproxy/front.sock (reached from the NAT netns)
+# The mariadbd processes run as "nobody" when started by root (as the invoking user
+# otherwise), each with its own datadir; no system service, no /run/mysqld, no systemd.
+#
+# Not thread safe: one lab per directory at a time (the tests hold CTest LOCK mysql-lab).
+# REQUIRES: scripts/lib/ipo_common.sh sourced; mariadbd, mariadb-install-db, mariadb,
+# haproxy, php (with pdo_mysql) and socat on PATH (scripts/bootstrap mysql).
+
+IPO_MYSQL_LAB_DIR=${IPO_MYSQL_LAB_DIR:-${TMPDIR:-/tmp}/ipo-mysql-lab}
+IPO_MYSQL_LAB_PORT=${IPO_MYSQL_LAB_PORT:-23306}
+IPO_MYSQL_LAB_SLAVES=${IPO_MYSQL_LAB_SLAVES:-4}
+# shellcheck disable=SC2034 # used by scripts/mysql-lab
+IPO_MYSQL_APP_USER=app
+# shellcheck disable=SC2034
+IPO_MYSQL_APP_PASS=app-secret
+
+# ipo_mysql_slave_port N: TCP port of slave N.
+ipo_mysql_slave_port() { echo $((IPO_MYSQL_LAB_PORT + $1)); }
+
+# ipo_mysql_slave_dir N: directory of slave N.
+ipo_mysql_slave_dir() { echo "$IPO_MYSQL_LAB_DIR/s$1"; }
+
+# ipo_mysql_run_user: the user mariadbd runs as (nobody when we are root).
+ipo_mysql_run_user() {
+  if [[ $(id -u) -eq 0 ]]; then echo nobody; else id -un; fi
+}
+
+# ipo_mysql_sql N SQL: run SQL on slave N as its root over the unix socket; tab output.
+ipo_mysql_sql() {
+  local n=$1 sql=$2
+  mariadb --no-defaults -uroot -S "$(ipo_mysql_slave_dir "$n")/mysqld.sock" -N -B -e "$sql"
+}
+
+# ipo_mysql_slave_alive N: 0 if slave N answers on its socket.
+ipo_mysql_slave_alive() {
+  mariadb-admin --no-defaults -uroot -S "$(ipo_mysql_slave_dir "$1")/mysqld.sock" \
+    --connect-timeout=1 ping >/dev/null 2>&1
+}
+
+# ipo_mysql_init_template DIR: create a datadir in DIR/data with the lab's users and
+# database, then stop; slaves start from copies of it (one install instead of N).
+ipo_mysql_init_template() {
+  local dir=$1 user
+  user=$(ipo_mysql_run_user)
+  mkdir -p "$dir/data"
+  chown "$user" "$dir" "$dir/data"
+  mariadb-install-db --no-defaults --user="$user" --datadir="$dir/data" \
+    --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
+    ipo_die "mariadb-install-db failed, see $dir/install.log"
+}
+
+# ipo_mysql_slave_start N: start slave N in the background and wait until it answers.
+ipo_mysql_slave_start() {
+  local n=$1 dir port user
+  dir=$(ipo_mysql_slave_dir "$n")
+  port=$(ipo_mysql_slave_port "$n")
+  user=$(ipo_mysql_run_user)
+  setsid mariadbd --no-defaults --user="$user" --datadir="$dir/data" \
+    --socket="$dir/mysqld.sock" --port="$port" --bind-address=127.0.0.1 \
+    --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" --log-warnings=2 \
+    --server-id="$n" --skip-name-resolve --skip-log-bin --performance-schema=OFF \
+    --innodb-buffer-pool-size=8M --innodb-log-file-size=8M --max-connections=60 \
+    --innodb-buffer-pool-dump-at-shutdown=OFF --innodb-buffer-pool-load-at-startup=OFF \
+    </dev/null >>"$dir/stdout.log" 2>&1 &
+  ipo_wait_for 30 ipo_mysql_slave_alive "$n" ||
+    ipo_die "slave s$n did not start on 127.0.0.1:$port, see $dir/error.log"
+}
+
+# ipo_mysql_slave_stop N: stop slave N (SIGTERM, then wait for its pid to go).
+ipo_mysql_slave_stop() {
+  local dir pid
+  dir=$(ipo_mysql_slave_dir "$1")
+  [[ -f $dir/mysqld.pid ]] || return 0
+  pid=$(<"$dir/mysqld.pid")
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    ipo_wait_for 30 ipo_mysql_pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/mysqld.pid"
+}
+
+# ipo_mysql_pid_gone PID: 0 if PID no longer exists.
+ipo_mysql_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# ipo_mysql_slave_reset N: put the variables the scenarios change back to the lab defaults.
+ipo_mysql_slave_reset() {
+  ipo_mysql_sql "$1" "SET GLOBAL wait_timeout=28800, interactive_timeout=28800,
+    max_allowed_packet=16777216; FLUSH STATUS; FLUSH HOSTS;"
+}
+
+# ipo_mysql_admin CMD: send CMD to the HAProxy runtime API; prints the answer.
+ipo_mysql_admin() {
+  printf '%s\n' "$1" | socat -t 2 - "UNIX-CONNECT:$IPO_MYSQL_LAB_DIR/haproxy/admin.sock"
+}
+
+# ipo_mysql_haproxy_render FILE TIMEOUT_CLIENT TIMEOUT_SERVER ON_DOWN HARD_STOP: write an
+# haproxy.cfg in TCP mode for the slaves. ON_DOWN is "" or "on-marked-down
+# shutdown-sessions"; HARD_STOP is "" or a hard-stop-after value.
+ipo_mysql_haproxy_render() {
+  local file=$1 tcli=$2 tsrv=$3 ondown=$4 hardstop=$5 n
+  {
+    echo "# Generated by scripts/mysql-lab: read slaves through HAProxy in TCP mode."
+    echo "global"
+    echo "    log stdout format raw local0 info"
+    echo "    stats socket $IPO_MYSQL_LAB_DIR/haproxy/admin.sock mode 600 level admin"
+    [[ -z $hardstop ]] || echo "    hard-stop-after $hardstop"
+    echo ""
+    echo "defaults"
+    echo "    mode tcp"
+    echo "    log global"
+    echo "    option tcplog"
+    echo "    retries 2"
+    echo "    timeout connect 1s"
+    echo "    timeout client $tcli"
+    echo "    timeout server $tsrv"
+    echo "    timeout check 1s"
+    echo ""
+    echo "frontend mysql_read"
+    echo "    bind 127.0.0.1:$IPO_MYSQL_LAB_PORT"
+    echo "    bind $IPO_MYSQL_LAB_DIR/haproxy/front.sock mode 600"
+    echo "    default_backend slaves"
+    echo ""
+    echo "backend slaves"
+    echo "    balance roundrobin"
+    echo "    option mysql-check user haproxy_check post-41"
+    echo "    default-server inter 1s fall 2 rise 2${ondown:+ $ondown}"
+    for ((n = 1; n <= IPO_MYSQL_LAB_SLAVES; n++)); do
+      echo "    server s$n 127.0.0.1:$(ipo_mysql_slave_port "$n") check"
+    done
+  } >"$file"
+}
+
+# ipo_mysql_haproxy_pid: pid of the HAProxy master, empty if none.
+ipo_mysql_haproxy_pid() {
+  local f=$IPO_MYSQL_LAB_DIR/haproxy/master.pid pid
+  [[ -f $f ]] || return 0
+  pid=$(<"$f")
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
+}
+
+# ipo_mysql_haproxy_all_up: 0 when the runtime API shows every slave UP.
+ipo_mysql_haproxy_all_up() {
+  local up
+  up=$(ipo_mysql_admin "show stat" | awk -F, '$1 == "slaves" && $2 ~ /^s[0-9]+$/ && $18 == "UP"' | wc -l)
+  ((up == IPO_MYSQL_LAB_SLAVES))
+}
+
+# ipo_mysql_haproxy_start CFG LOG: start HAProxy (master-worker) on CFG, its stdout and
+# stderr appended to LOG; wait until all slaves are UP.
+ipo_mysql_haproxy_start() {
+  local cfg=$1 log=$2 dir=$IPO_MYSQL_LAB_DIR/haproxy
+  haproxy -c -q -f "$cfg" || ipo_die "invalid HAProxy config: $cfg"
+  rm -f "$dir/master.pid" "$dir/admin.sock"
+  setsid haproxy -W -f "$cfg" -p "$dir/master.pid" </dev/null >>"$log" 2>&1 &
+  ipo_wait_for 10 test -s "$dir/master.pid" || ipo_die "HAProxy did not start, see $log"
+  ipo_wait_for 10 test -S "$dir/admin.sock" || ipo_die "HAProxy did not start, see $log"
+  ipo_wait_for 10 ipo_mysql_haproxy_all_up || ipo_die "HAProxy: not all slaves UP, see $log"
+}
+
+# ipo_mysql_haproxy_reload: graceful reload of the running master (SIGUSR2).
+ipo_mysql_haproxy_reload() {
+  local pid
+  pid=$(ipo_mysql_haproxy_pid)
+  [[ -n $pid ]] || ipo_die "HAProxy is not running"
+  kill -USR2 "$pid"
+}
+
+# ipo_mysql_haproxy_stop: stop HAProxy (master and workers).
+ipo_mysql_haproxy_stop() {
+  local pid
+  pid=$(ipo_mysql_haproxy_pid)
+  if [[ -n $pid ]]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    ipo_wait_for 10 ipo_mysql_pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$IPO_MYSQL_LAB_DIR/haproxy/master.pid" "$IPO_MYSQL_LAB_DIR/haproxy/admin.sock"
+}
+
+# The "conntrack" scenario: a network namespace where the client reaches HAProxy through
+# a DNAT (VIP 127.0.0.2:3306) whose conntrack entries expire after a short idle time, as
+# a NAT gateway, cloud load balancer or firewall session table does. Inside it a socat
+# relays 127.0.0.1:13306 to HAProxy's unix-socket frontend (unix sockets cross
+# namespaces; no veth, nothing in the root namespace changes). Needs root.
+IPO_MYSQL_NETNS=ipomysql-nat-$IPO_MYSQL_LAB_PORT
+IPO_MYSQL_VIP=127.0.0.2
+
+# ipo_mysql_netns_up ESTABLISHED_TIMEOUT: create the namespace with that conntrack timeout.
+ipo_mysql_netns_up() {
+  local timeout=$1 dir=$IPO_MYSQL_LAB_DIR/haproxy
+  ipo_mysql_netns_down
+  ip netns add "$IPO_MYSQL_NETNS"
+  ip netns exec "$IPO_MYSQL_NETNS" ip link set lo up
+  # Per-namespace settings: the root namespace's conntrack is untouched. loose=0: a
+  # mid-stream packet of an expired flow is not picked up again (as on a NAT gateway).
+  ip netns exec "$IPO_MYSQL_NETNS" sysctl -q -w \
+    "net.netfilter.nf_conntrack_tcp_timeout_established=$timeout" net.netfilter.nf_conntrack_tcp_loose=0
+  ip netns exec "$IPO_MYSQL_NETNS" nft -f - <<NFT
+table ip ipomysql {
+  chain nat-output {
+    type nat hook output priority -100;
+    ip daddr $IPO_MYSQL_VIP tcp dport 3306 dnat to 127.0.0.1:13306
+  }
+}
+NFT
+  ip netns exec "$IPO_MYSQL_NETNS" setsid socat \
+    TCP-LISTEN:13306,bind=127.0.0.1,fork,reuseaddr "UNIX-CONNECT:$dir/front.sock" \
+    </dev/null >>"$dir/socat.log" 2>&1 &
+  echo $! >"$dir/socat.pid"
+  ipo_wait_for 5 ip netns exec "$IPO_MYSQL_NETNS" ss -Hltn "sport = :13306" ||
+    ipo_die "socat relay in netns $IPO_MYSQL_NETNS did not start, see $dir/socat.log"
+}
+
+# ipo_mysql_netns_down: remove the namespace and its relay (no-op when absent).
+ipo_mysql_netns_down() {
+  local pidf=$IPO_MYSQL_LAB_DIR/haproxy/socat.pid pid
+  if [[ -f $pidf ]]; then
+    pid=$(<"$pidf")
+    [[ -z $pid ]] || kill -TERM "$pid" 2>/dev/null || true
+    rm -f "$pidf"
+  fi
+  if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$IPO_MYSQL_NETNS"; then
+    ip netns pids "$IPO_MYSQL_NETNS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns del "$IPO_MYSQL_NETNS"
+  fi
+}
