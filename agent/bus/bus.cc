@@ -40,7 +40,7 @@ class BusError {
   }
 
  private:
-  sd_bus_error e_ = SD_BUS_ERROR_NULL;
+  sd_bus_error e_{};  // SD_BUS_ERROR_NULL, without the C compound literal
 };
 
 int OnGetStatus(sd_bus_message* m, void* userdata, sd_bus_error*) {

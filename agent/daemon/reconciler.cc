@@ -210,10 +210,9 @@ void Reconciler::Publish() {
     const policy::Container* pc = policy_.FindContainer(c.name);
     for (const auto& e : c.endpoints) {
       nets.push_back(e.network);
-      if (pc && e.network == pc->network) {
-        v4 = e.ipv4;
-        v6 = e.ipv6;
-      } else if (!pc && v4.empty()) {
+      // A policy container shows its address on its policy network; another its first one.
+      bool shown = pc ? e.network == pc->network : v4.empty();
+      if (shown) {
         v4 = e.ipv4;
         v6 = e.ipv6;
       }
