@@ -105,7 +105,7 @@ void AppendTable(std::ostringstream& out, const Table& t) {
     }
     for (const Rule& r : c.rules) {
       out << "\t\t" << r.ExprsToString();
-      if (!r.comment.empty()) out << " comment " << Quote(r.Tag());
+      out << " comment " << Quote(r.Tag());  // the backend always writes the tag
       out << "\n";
     }
     out << "\t}\n";
