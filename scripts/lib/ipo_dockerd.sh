@@ -14,7 +14,7 @@ fi
 #   Starts dockerd in netns NETNS (must exist) with everything under DIR:
 #   DIR/docker.sock, DIR/data, DIR/exec, DIR/dockerd.pid, DIR/dockerd.log, DIR/daemon.json.
 #   $IPO_DOCKERD_DATA_ROOT, if set, replaces DIR/data (e.g. a disk directory while DIR is on
-#   /run). The daemon reads its own (empty) DIR/daemon.json, never /etc/docker/daemon.json,
+#   /run). The daemon reads its own DIR/daemon.json, never /etc/docker/daemon.json,
 #   whose keys would conflict with the flags below; it puts the trust key in DIR/key.json
 #   (not /etc/docker/key.json).
 #   dockerd is started with nsenter --net (ip netns exec remounts /sys, and dockerd then dies
