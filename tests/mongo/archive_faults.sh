@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# Usage: archive_faults.sh CASE
+#
+# The fault matrix of scripts/ipo-mongo-archive, one CASE per CTest test, each in its own
+# loopback lab (tests/mongo/lab.sh). Every case checks that 0 documents are lost (each
+# January document is still in the database or in the uploaded archive), that the webhook
+# is called exactly when it should be, and then (where the job can finish) that a rerun
+# with --resume completes: the restored archive equals January document by document and
+# January is purged. CASEs: mongo_down dump_killed disk_full sftp_refused sftp_dropped
+# size_mismatch webhook_down kill9_delete concurrent bad_month bad_uri
+set -Eeuo pipefail
+# shellcheck source=tests/mongo/lab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+
+M=2024-01
+
+# seed [ARGS...]: January and February, snapshot of January in $LAB/jan.jsonl.
+seed() {
+  td seed --months 2024-01,2024-02 --per-month 1000 "$@"
+  td snapshot --month "$M" --out "$LAB/jan.jsonl"
+  td snapshot --month 2024-02 --out "$LAB/feb.jsonl"
+}
+
+# no_loss: DB's January + the uploaded archive's January == the seeded January.
+no_loss() {
+  local file
+  td snapshot --month "$M" --out "$LAB/now.jsonl"
+  : >"$LAB/arch.jsonl"
+  if file=$(compgen -G "$REMOTE_DIR/test.user_logs.$M.*.archive.gz"); then
+    td drop --db restore
+    mongorestore --uri="$MONGO_URI" --gzip --archive="$file" --nsFrom='test.user_logs' --nsTo='restore.user_logs' \
+      --noIndexRestore --quiet >>"$LAB/restore.log" 2>&1 || fail "mongorestore of $file failed"
+    td snapshot --db restore --out "$LAB/arch.jsonl"
+  fi
+  cmp -s <(sort "$LAB/jan.jsonl") <(sort -u "$LAB/now.jsonl" "$LAB/arch.jsonl") ||
+    fail "documents lost: seeded $(wc -l <"$LAB/jan.jsonl"), in db $(wc -l <"$LAB/now.jsonl"), in archive $(wc -l <"$LAB/arch.jsonl")"
+  td snapshot --month 2024-02 --out "$LAB/feb.now.jsonl"
+  cmp -s "$LAB/feb.jsonl" "$LAB/feb.now.jsonl" || fail "February changed"
+  ok "0 documents lost ($(wc -l <"$LAB/now.jsonl") in db, $(wc -l <"$LAB/arch.jsonl") archived)"
+}
+
+# expect_fail RC STEP: the last job exited RC and the webhook got exactly one more alert for STEP.
+expect_alert() {
+  local rc=$1 step=$2 hooks_before=$3
+  ((rc != 0)) || fail "job succeeded but should have failed in step $step"
+  [[ $(hook_count) == $((hooks_before + 1)) ]] || fail "expected one webhook call, got $(($(hook_count) - hooks_before))"
+  [[ $(hook_last_field step) == "$step" ]] || fail "webhook says step '$(hook_last_field step)', expected '$step'"
+  [[ $(hook_last_field exit_code) == "$rc" ]] || fail "webhook exit_code $(hook_last_field exit_code) != $rc"
+  [[ $(hook_last_field month) == "$M" && -n $(hook_last_field host) && -n $(hook_last_field log_tail) ]] ||
+    fail "webhook body lacks month/host/log_tail"
+  ok "job failed (exit $rc) and alerted once for step $step"
+}
+
+# recover: rerun with --resume; must finish, archive == seeded January, January purged.
+recover() {
+  local hooks rc=0
+  hooks=$(hook_count)
+  job --month "$M" --resume || rc=$?
+  ((rc == 0)) || fail "--resume run failed (exit $rc)"
+  restore_compare "$M" "$LAB/jan.jsonl"
+  [[ $(td count --month "$M") == 0 ]] || fail "January not purged after --resume"
+  [[ $(hook_count) == "$hooks" ]] || fail "webhook called by the successful --resume run"
+  no_loss
+  ok "--resume finished the job: archive equals January, January purged"
+}
+
+# wait_until SECONDS CMD...: poll CMD (every 0.1 s) until it succeeds.
+wait_until() { ipo_wait_for "$@" || fail "timed out waiting for: ${*:2}"; }
+
+part_has_bytes() { local f; f=$(compgen -G "$1") && [[ $(stat -c %s "$f") -gt 0 ]]; }
+jan_partly_deleted() { local n; n=$(td count --month "$M"); ((n > 0 && n < 1000)); }
+
+case_mongo_down() {
+  seed
+  lab_mongo_stop
+  local rc=0
+  job --month "$M" || rc=$?
+  expect_alert "$rc" check 0
+  lab_mongo_start
+  no_loss
+  recover
+}
+
+case_dump_killed() {
+  seed --random-payload --payload 400
+  # mongodump writes the archive through a slow pipe so it can be killed midway.
+  cat >"$LAB/bin/mongodump-slow" <<EOF
+#!/usr/bin/env bash
+args=(); out=
+for a; do case \$a in --archive=*) out=\${a#--archive=} ;; *) args+=("\$a") ;; esac; done
+rm -f "$LAB/fifo"; mkfifo "$LAB/fifo"
+mongodump "\${args[@]}" --archive >"$LAB/fifo" &
+echo \$! >"$LAB/mongodump.pid"
+"$PY" -c 'import sys,time
+while True:
+    b=sys.stdin.buffer.read(8192)
+    if not b: break
+    sys.stdout.buffer.write(b); sys.stdout.buffer.flush(); time.sleep(0.1)' <"$LAB/fifo" >"\$out"
+wait \$!
+EOF
+  chmod +x "$LAB/bin/mongodump-slow"
+  MONGODUMP=$LAB/bin/mongodump-slow job_bg --month "$M"
+  wait_until 60 part_has_bytes "$WORK_DIR/*.archive.gz.part"
+  kill -KILL "$(cat "$LAB/mongodump.pid")"
+  local rc=0
+  wait "$JOB_PID" || rc=$?
+  job_reaped
+  expect_alert "$rc" dump 0
+  [[ $(state_step "$M") == frozen ]] || fail "state should still be 'frozen', is '$(state_step "$M")'"
+  no_loss
+  recover
+}
+
+case_disk_full() {
+  seed --random-payload --payload 400
+  mount -t tmpfs -o size=128k ipo-mongo-test "$WORK_DIR"
+  local rc=0
+  job --month "$M" || rc=$?
+  expect_alert "$rc" dump 0
+  grep -qi 'no space left' "$LAB/job.log" || fail "log does not mention the full disk"
+  no_loss
+  umount "$WORK_DIR"
+  recover
+}
+
+case_sftp_refused() {
+  seed
+  lab_sshd_stop
+  local rc=0
+  job --month "$M" || rc=$?
+  expect_alert "$rc" upload 0
+  [[ $(state_step "$M") == dumped ]] || fail "state should be 'dumped', is '$(state_step "$M")'"
+  no_loss
+  lab_sshd_start
+  recover
+}
+
+case_sftp_dropped() {
+  seed --random-payload --payload 2000
+  SFTP_OPTS="-l 200" job_bg --month "$M"
+  wait_until 60 part_has_bytes "$REMOTE_DIR/*.archive.gz.part"
+  lab_sshd_stop
+  local rc=0
+  wait "$JOB_PID" || rc=$?
+  job_reaped
+  expect_alert "$rc" upload 0
+  [[ -z $(compgen -G "$REMOTE_DIR/*.archive.gz") ]] || fail "a final archive name appeared after a dropped upload"
+  no_loss
+  lab_sshd_start
+  recover
+}
+
+case_size_mismatch() {
+  seed
+  # An sftp whose uploads arrive 10 bytes short (it uploads a truncated copy).
+  mkdir -p "$LAB/shim"
+  cat >"$LAB/shim/sftp" <<'EOF'
+#!/usr/bin/env bash
+out=()
+while IFS= read -r line; do
+  if [[ $line =~ ^put\ ([^ ]+)\ (.*)$ ]]; then
+    src=${BASH_REMATCH[1]}
+    head -c -10 "$src" >"$src.short"
+    line="put $src.short ${BASH_REMATCH[2]}"
+  fi
+  out+=("$line")
+done
+printf '%s\n' "${out[@]}" | /usr/bin/sftp "$@"
+EOF
+  chmod +x "$LAB/shim/sftp"
+  local rc=0
+  PATH=$LAB/shim:$PATH job --month "$M" || rc=$?
+  expect_alert "$rc" upload 0
+  grep -q 'remote size of .* is [0-9]*, local is' "$LAB/job.log" || fail "no size-mismatch message"
+  [[ -z $(compgen -G "$REMOTE_DIR/*.archive.gz") ]] || fail "mismatched file was renamed into place"
+  no_loss
+  recover
+}
+
+case_webhook_down() {
+  seed
+  lab_hook_stop
+  lab_mongo_stop
+  local rc=0 t0=$SECONDS
+  job --month "$M" || rc=$?
+  ((rc == 1)) || fail "expected exit 1 with Mongo down and webhook down, got $rc"
+  ((SECONDS - t0 < 60)) || fail "job took $((SECONDS - t0)) s with the webhook down"
+  grep -q 'webhook: giving up after 2 attempts' "$LAB/job.log" || fail "no 'giving up' line for the webhook"
+  ok "webhook down: job still exits 1 in $((SECONDS - t0)) s and logs the lost alert"
+  lab_mongo_start
+  lab_hook_start
+  no_loss
+  recover
+}
+
+case_kill9_delete() {
+  seed
+  DELETE_BATCH=100 DELETE_PAUSE=0.3 job_bg --month "$M"
+  wait_until 120 jan_partly_deleted
+  job_kill9
+  [[ $(state_step "$M") == deleting ]] || fail "state should be 'deleting', is '$(state_step "$M")'"
+  [[ $(hook_count) == 0 ]] || fail "webhook called although SIGKILL cannot be trapped"
+  no_loss
+  local left rc=0
+  left=$(td count --month "$M")
+  job --month "$M" || rc=$?
+  ((rc == 2)) || fail "rerun without --resume should refuse with exit 2, got $rc"
+  [[ $(td count --month "$M") == "$left" ]] || fail "refused rerun changed data"
+  grep -q 'rerun with --resume' "$LAB/job.log" || fail "no hint to use --resume"
+  ok "killed with $left of 1000 left; rerun without --resume refuses"
+  recover
+  [[ $(grep -c 'mongodump: .*done dumping' "$LAB/job.log") == 1 ]] || fail "the month was dumped again on --resume"
+  ok "--resume did not dump the half-deleted month again"
+}
+
+case_concurrent() {
+  seed
+  DELETE_BATCH=100 DELETE_PAUSE=0.3 job_bg --month "$M"
+  wait_until 60 test -s "$WORK_DIR/test.user_logs.$M.$(hostname -s).state"
+  local rc=0
+  job --month "$M" || rc=$?
+  ((rc == 75)) || fail "second concurrent run should exit 75, got $rc"
+  grep -q 'another ipo-mongo-archive run holds' "$LAB/job.log" || fail "no lock message"
+  ok "second concurrent run refused (exit 75)"
+  rc=0
+  wait "$JOB_PID" || rc=$?
+  job_reaped
+  ((rc == 0)) || fail "first run failed (exit $rc)"
+  [[ $(hook_count) == 0 ]] || fail "webhook called"
+  restore_compare "$M" "$LAB/jan.jsonl"
+  [[ $(td count --month "$M") == 0 ]] || fail "January not purged"
+  no_loss
+}
+
+case_bad_month() {
+  seed
+  local m rc next
+  next=$(date -u -d "$(date -u +%Y-%m-15) +1 month" +%Y-%m)
+  for m in 2024-13 2024-00 24-01 2024-1 "$(date -u +%Y-%m)" "$next"; do
+    rc=0
+    job --month "$m" || rc=$?
+    ((rc == 2)) || fail "--month '$m' should exit 2, got $rc"
+  done
+  rc=0
+  job --bogus || rc=$?
+  ((rc == 2)) || fail "unknown option should exit 2, got $rc"
+  grep -q "bad --month '2024-13': expected YYYY-MM" "$LAB/job.log" || fail "no clear message for 2024-13"
+  grep -q "not finished yet" "$LAB/job.log" || fail "no clear message for the current month"
+  [[ $(hook_count) == 0 ]] || fail "webhook called for a refused start"
+  [[ -z $(ls "$REMOTE_DIR") ]] || fail "something was uploaded"
+  ok "bad, current and future months refused with exit 2; nothing called"
+  no_loss
+}
+
+case_bad_uri() {
+  seed
+  local rc=0 port
+  MONGO_URI="http://127.0.0.1:1" job --month "$M" || rc=$?
+  ((rc == 2)) || fail "malformed MONGO_URI should exit 2, got $rc"
+  grep -q 'config MONGO_URI .*must start with mongodb://' "$LAB/job.log" || fail "no clear message for the bad URI"
+  [[ $(hook_count) == 0 ]] || fail "webhook called for a malformed config"
+  printf 'DELETE_BATCH=ten\n' >"$LAB/bad.env"
+  rc=0
+  (unset DELETE_BATCH && IPO_MONGO_ARCHIVE_ENV=$LAB/bad.env job --month "$M") || rc=$?
+  ((rc == 2)) || fail "bad config value should exit 2, got $rc"
+  grep -q "config DELETE_BATCH ($LAB/bad.env): must be a positive integer" "$LAB/job.log" || fail "no message naming the config file"
+  printf 'just garbage\n' >"$LAB/bad2.env"
+  rc=0
+  IPO_MONGO_ARCHIVE_ENV=$LAB/bad2.env job --month "$M" || rc=$?
+  ((rc == 2)) || fail "malformed config line should exit 2, got $rc"
+  grep -q "$LAB/bad2.env:1: expected KEY=VALUE" "$LAB/job.log" || fail "no message naming file and line"
+  ok "malformed URI / config refused with exit 2, no webhook"
+  port=$(lab_free_port)
+  rc=0
+  MONGO_URI="mongodb://127.0.0.1:$port/?serverSelectionTimeoutMS=2000" MONGO_TIMEOUT_MS=2000 job --month "$M" || rc=$?
+  expect_alert "$rc" check 0
+  no_loss
+}
+
+main() {
+  local c=${1:-}
+  [[ -n $c && $(type -t "case_$c") == function ]] || { ipo_usage "$0"; exit 2; }
+  lab_up
+  "case_$c"
+  echo "archive_faults $c: all checks passed"
+}
+
+main "$@"

@@ -1,0 +1,226 @@
+# shellcheck shell=bash
+# The ipo-mongo-archive test lab, on loopback only: FerretDB (SQLite) as the MongoDB-wire
+# server, an OpenSSH sshd as the backup server "bak.ipo.com" (own host key, config,
+# authorized key and a client ssh_config passed with -F; root's ~/.ssh is never touched),
+# and a Python webhook receiver that appends every POST body as one line to a file.
+# Source it from a test; call lab_up, and lab_down runs from the EXIT trap.
+#
+# REQUIRES: root; scripts/bootstrap mongo (ferretdb, mongodump, mongorestore in
+# $IPO_TOOLS/bin, pymongo in $IPO_TOOLS/venv, openssh-server).
+
+IPO_SRC=${IPO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+IPO_TOOLS=${IPO_TOOLS:-/opt/ipo-host}
+export PATH=$IPO_TOOLS/bin:$PATH
+# shellcheck source=scripts/lib/ipo_common.sh
+source "$IPO_SRC/scripts/lib/ipo_common.sh"
+PY=$IPO_TOOLS/venv/bin/python
+ARCHIVE_BIN=$IPO_SRC/scripts/ipo-mongo-archive
+TESTDATA=$IPO_SRC/tests/mongo/testdata.py
+
+# lab_free_port: print a free TCP port on 127.0.0.1.
+lab_free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# lab_need: skip (77) outside root, fail when the bootstrap did not install the tools.
+lab_need() {
+  [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root"; exit 77; }
+  local b
+  for b in mongodump mongorestore; do
+    command -v "$b" >/dev/null 2>&1 && continue
+    # Not a silent pass: CTest reports the test as skipped, with this reason in its output.
+    echo "SKIP: $b is not installed. The Go module proxy refuses github.com/mongodb/mongo-tools and"
+    echo "      Debian 12 has no package; run scripts/bootstrap mongo with IPO_MONGO_TOOLS_SRC set."
+    exit 77
+  done
+  [[ -x $IPO_TOOLS/bin/ferretdb ]] || ipo_die "missing $IPO_TOOLS/bin/ferretdb: run scripts/bootstrap mongo"
+  [[ -x /usr/sbin/sshd && -x $PY ]] || ipo_die "missing sshd or $PY: run scripts/bootstrap mongo"
+}
+
+# lab_up: make LAB, start ferretdb + sshd + webhook receiver, export the job's config.
+lab_up() {
+  lab_need
+  LAB=$(mktemp -d /tmp/ipo-mongo-lab.XXXXXX)
+  trap lab_down EXIT
+  mkdir -p "$LAB"/{fdb/data,fdb/state,ssh,remote,work,bin}
+  MONGO_PORT=$(lab_free_port)
+  SSH_PORT=$(lab_free_port)
+  HOOK_PORT=$(lab_free_port)
+  export MONGO_URI="mongodb://127.0.0.1:$MONGO_PORT/?serverSelectionTimeoutMS=5000"
+  export IPO_MONGO_ARCHIVE_ENV=$LAB/none.env
+  export WORK_DIR=$LAB/work REMOTE_DIR=$LAB/remote SFTP_TARGET=bak.ipo.com
+  export SFTP_SSH_CONFIG=$LAB/ssh/config WEBHOOK_URL=http://127.0.0.1:$HOOK_PORT/webhook/mongodb
+  export WEBHOOK_RETRIES=2 WEBHOOK_TIMEOUT=3 PROGRESS_EVERY=1 DELETE_BATCH=500 DELETE_PAUSE=0
+  export IPO_PYTHON=$PY ARCHIVE_TZ=UTC MONGO_TIMEOUT_MS=5000
+  HOOK_LOG=$LAB/webhook.jsonl
+  : >"$HOOK_LOG"
+  lab_mongo_start
+  lab_sshd_setup
+  lab_sshd_start
+  lab_hook_start
+}
+
+lab_mongo_start() {
+  setsid "$IPO_TOOLS/bin/ferretdb" --handler=sqlite --sqlite-url="file:$LAB/fdb/data/" \
+    --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$LAB/fdb/state" --telemetry=disable --debug-addr=- \
+    --log-level=warn >>"$LAB/fdb/log" 2>&1 &
+  MONGO_PID=$!
+  ipo_wait_for 20 "$PY" "$TESTDATA" count --uri "$MONGO_URI" || ipo_die "ferretdb did not start (see $LAB/fdb/log)"
+}
+
+lab_mongo_stop() {
+  [[ -n ${MONGO_PID:-} ]] || return 0
+  kill "$MONGO_PID" 2>/dev/null || true
+  wait "$MONGO_PID" 2>/dev/null || true
+  MONGO_PID=
+}
+
+lab_sshd_setup() {
+  local s=$LAB/ssh
+  ssh-keygen -q -t ed25519 -N '' -f "$s/host_ed25519"
+  ssh-keygen -q -t ed25519 -N '' -f "$s/id_ed25519"
+  cp "$s/id_ed25519.pub" "$s/authorized_keys"
+  chmod 600 "$s/authorized_keys"
+  cat >"$s/sshd_config" <<EOF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $s/host_ed25519
+PidFile $s/sshd.pid
+AuthorizedKeysFile $s/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+LogLevel ERROR
+EOF
+  echo "bak.ipo.com $(cut -d' ' -f1,2 "$s/host_ed25519.pub")" >"$s/known_hosts"
+  cat >"$s/config" <<EOF
+Host bak.ipo.com
+  HostName 127.0.0.1
+  Port $SSH_PORT
+  User $(id -un)
+  IdentityFile $s/id_ed25519
+  IdentitiesOnly yes
+  HostKeyAlias bak.ipo.com
+  UserKnownHostsFile $s/known_hosts
+  StrictHostKeyChecking yes
+EOF
+  mkdir -p /run/sshd
+}
+
+lab_sshd_start() {
+  setsid /usr/sbin/sshd -D -e -f "$LAB/ssh/sshd_config" >>"$LAB/ssh/log" 2>&1 &
+  SSHD_PID=$!
+  ipo_wait_for 10 sftp -b /dev/null -F "$LAB/ssh/config" bak.ipo.com || ipo_die "sshd did not start (see $LAB/ssh/log)"
+}
+
+# lab_sshd_stop: the network cut: SIGKILL sshd and its connection children.
+lab_sshd_stop() {
+  [[ -n ${SSHD_PID:-} ]] || return 0
+  pkill -KILL -P "$SSHD_PID" 2>/dev/null || true
+  kill -KILL "$SSHD_PID" 2>/dev/null || true
+  wait "$SSHD_PID" 2>/dev/null || true
+  SSHD_PID=
+}
+
+lab_hook_start() {
+  setsid "$PY" -c '
+import http.server, sys
+log = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(log, "ab") as f:
+            f.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+' "$HOOK_PORT" "$HOOK_LOG" >>"$LAB/hook.log" 2>&1 &
+  HOOK_PID=$!
+  ipo_wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$HOOK_PORT/" || ipo_die "webhook receiver did not start"
+}
+
+lab_hook_stop() {
+  [[ -n ${HOOK_PID:-} ]] || return 0
+  kill "$HOOK_PID" 2>/dev/null || true
+  wait "$HOOK_PID" 2>/dev/null || true
+  HOOK_PID=
+}
+
+lab_down() {
+  local rc=$?
+  [[ -n ${JOB_PGID:-} ]] && kill -KILL -- "-$JOB_PGID" 2>/dev/null
+  lab_hook_stop
+  lab_sshd_stop
+  lab_mongo_stop
+  if [[ -n ${LAB:-} && -d $LAB ]]; then
+    mountpoint -q "$LAB/work" && umount "$LAB/work"
+    if ((rc != 0)); then
+      echo "---- lab $LAB kept for inspection; last job log:" >&2
+      tail -n 40 "$LAB/job.log" >&2 2>/dev/null || true
+    fi
+    ((rc == 0)) && rm -rf "$LAB"
+  fi
+  return "$rc"
+}
+
+# td CMD [ARGS...]: run testdata.py against the lab.
+td() { "$PY" "$TESTDATA" "$1" --uri "$MONGO_URI" "${@:2}"; }
+
+# job [ARGS...]: run the archive job, its stderr to $LAB/job.log; return its exit code.
+job() {
+  local rc=0
+  "$ARCHIVE_BIN" "$@" >>"$LAB/job.out" 2>>"$LAB/job.log" || rc=$?
+  return "$rc"
+}
+
+# job_bg [ARGS...]: start the job in its own process group; sets JOB_PID (= its PGID).
+job_bg() {
+  setsid "$ARCHIVE_BIN" "$@" >>"$LAB/job.out" 2>>"$LAB/job.log" &
+  JOB_PID=$!
+  JOB_PGID=$JOB_PID
+}
+
+# job_kill9: SIGKILL the whole job (script, helper, mongodump, sftp) at once.
+job_kill9() {
+  kill -KILL -- "-$JOB_PGID" 2>/dev/null || true
+  wait "$JOB_PID" 2>/dev/null || true
+  JOB_PGID=
+}
+
+# job_reaped: the background job was waited for; lab_down need not kill it.
+job_reaped() { JOB_PGID=; }
+
+hook_count() { wc -l <"$HOOK_LOG"; }
+
+# hook_last_field KEY: value of KEY in the last webhook body.
+hook_last_field() { tail -n1 "$HOOK_LOG" | "$PY" -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
+
+# state_step MONTH: the step recorded in the month's state file ('' when none).
+state_step() { sed -n 's/^step=//p' "$WORK_DIR"/test.user_logs."$1".*.state 2>/dev/null; }
+
+# restore_compare MONTH SNAPSHOT: restore the remote archive of MONTH into restore.user_logs
+# and check it equals SNAPSHOT document by document.
+restore_compare() {
+  local month=$1 snap=$2 file
+  file=$(compgen -G "$REMOTE_DIR/test.user_logs.$month.*.archive.gz") || fail "no remote archive for $month"
+  "$PY" "$IPO_SRC/scripts/lib/ipo_mongo_helper.py" archive-count "$file" --db test --collection user_logs >/dev/null ||
+    fail "remote archive $file does not parse"
+  (cd "$REMOTE_DIR" && sha256sum --quiet -c <(echo "$(sed -n 's/^sha256=//p' "${file%.archive.gz}.manifest")  ${file##*/}")) ||
+    fail "remote archive sha256 differs from its manifest"
+  td drop --db restore
+  mongorestore --uri="$MONGO_URI" --gzip --archive="$file" --nsFrom='test.user_logs' --nsTo='restore.user_logs' --noIndexRestore \
+    --quiet >>"$LAB/restore.log" 2>&1 || fail "mongorestore of $file failed"
+  td snapshot --db restore --out "$LAB/restored.jsonl"
+  cmp -s "$snap" "$LAB/restored.jsonl" || fail "restored $month differs from what was there before ($(wc -l <"$snap") vs $(wc -l <"$LAB/restored.jsonl") documents)"
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+ok() { echo "ok - $*"; }
