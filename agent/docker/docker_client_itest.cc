@@ -95,7 +95,7 @@ std::string RunContainer(const std::string& name, const std::string& network,
                                {"HostConfig", host_config}};
   std::string out;
   REQUIRE(LabCall("POST", "/containers/create?name=" + name, spec.dump(), &out) == 201);
-  const std::string id = nlohmann::json::parse(out).at("Id").get<std::string>();
+  std::string id = nlohmann::json::parse(out).at("Id").get<std::string>();
   REQUIRE(LabCall("POST", "/containers/" + id + "/start") == 204);
   return id;
 }
