@@ -40,24 +40,7 @@ Element RangeElement(const policy::Range& r) {
   return e;
 }
 
-Element PrefixElement(const policy::Prefix& p) {
-  policy::Range r;
-  if (p.v4) {
-    uint32_t mask = p.len == 0 ? 0 : ~uint32_t{0} << (32 - p.len);
-    r = {nft::Ipv4{p.v4->addr & mask}, nft::Ipv4{p.v4->addr | ~mask}};
-  } else {
-    nft::Ipv6 lo = *p.v6;
-    nft::Ipv6 hi = *p.v6;
-    for (int bit = p.len; bit < 128; ++bit) {
-      auto byte = static_cast<size_t>(bit / 8);
-      auto m = static_cast<uint8_t>(0x80 >> (bit % 8));
-      lo.addr[byte] = static_cast<uint8_t>(lo.addr[byte] & ~m);
-      hi.addr[byte] = static_cast<uint8_t>(hi.addr[byte] | m);
-    }
-    r = {lo, hi};
-  }
-  return RangeElement(r);
-}
+Element PrefixElement(const policy::Prefix& p) { return RangeElement(policy::PrefixRange(p)); }
 
 void Sort(Set& s) {
   std::sort(s.elements.begin(), s.elements.end());

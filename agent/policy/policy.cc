@@ -95,23 +95,6 @@ Prefix ParsePrefix(const std::string& text, const std::string& path) {
   return p;
 }
 
-// The first and last address of a prefix.
-Range PrefixRange(const Prefix& p) {
-  if (p.v4) {
-    uint32_t mask = p.len == 0 ? 0 : ~uint32_t{0} << (32 - p.len);
-    return Range{nft::Ipv4{p.v4->addr & mask}, nft::Ipv4{p.v4->addr | ~mask}};
-  }
-  nft::Ipv6 lo = *p.v6;
-  nft::Ipv6 hi = *p.v6;
-  for (int bit = p.len; bit < 128; ++bit) {
-    auto byte = static_cast<size_t>(bit / 8);
-    auto m = static_cast<uint8_t>(0x80 >> (bit % 8));
-    lo.addr[byte] = static_cast<uint8_t>(lo.addr[byte] & ~m);
-    hi.addr[byte] = static_cast<uint8_t>(hi.addr[byte] | m);
-  }
-  return Range{lo, hi};
-}
-
 nft::Value ParseAddr(const std::string& text, const std::string& path) {
   if (auto v4 = nft::ParseIpv4(text)) return *v4;
   if (auto v6 = nft::ParseIpv6(text)) return *v6;
@@ -253,6 +236,22 @@ Policy Build(const json& root, const std::string& source) {
 }
 
 }  // namespace
+
+Range PrefixRange(const Prefix& p) {
+  if (p.v4) {
+    uint32_t mask = p.len == 0 ? 0 : ~uint32_t{0} << (32 - p.len);
+    return Range{nft::Ipv4{p.v4->addr & mask}, nft::Ipv4{p.v4->addr | ~mask}};
+  }
+  nft::Ipv6 lo = *p.v6;
+  nft::Ipv6 hi = *p.v6;
+  for (int bit = p.len; bit < 128; ++bit) {
+    auto byte = static_cast<size_t>(bit / 8);
+    auto m = static_cast<uint8_t>(0x80 >> (bit % 8));
+    lo.addr[byte] = static_cast<uint8_t>(lo.addr[byte] & ~m);
+    hi.addr[byte] = static_cast<uint8_t>(hi.addr[byte] | m);
+  }
+  return Range{lo, hi};
+}
 
 std::string Prefix::ToString() const {
   return (v4 ? nft::ValueToString(*v4) : nft::ValueToString(*v6)) + "/" + std::to_string(len);

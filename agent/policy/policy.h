@@ -37,6 +37,9 @@ struct Range {
   std::string ToString() const;
 };
 
+// The first and last address of a prefix.
+Range PrefixRange(const Prefix& p);
+
 struct Lan {
   std::vector<Prefix> subnets;  // what counts as "the LAN"
   std::vector<Range> allow;     // LAN sources that may reach every container

@@ -11,7 +11,7 @@
 #     without that tree (or mongodump already on PATH) they are not installed and the mongo
 #     tests report SKIPPED with that reason.
 # Binaries go to $IPO_TOOLS/bin with a version stamp; a second run skips all of it.
-# The Debian ssh service is never started here (temporary policy-rc.d, as in 50-mysql.sh).
+# The Debian ssh service is never started here (ipo_apt_install starts no services).
 
 IPO_MONGO_FERRETDB_VERSION=v1.24.2
 IPO_MONGO_TOOLS_VERSION=100.18.0
@@ -73,21 +73,7 @@ ipo_mongo_build_tools() {
 }
 
 ipo_bootstrap_mongo() {
-  local pkgs=(openssh-server openssh-client curl util-linux tzdata python3 python3-venv bc)
-  local policy=/usr/sbin/policy-rc.d made_policy=0 p need=0 rc=0
-  for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need=1
-  done
-  if ((need)); then
-    if [[ ! -e $policy ]]; then
-      printf '#!/bin/sh\n# ipo-host bootstrap: no service starts during package install\nexit 101\n' >"$policy"
-      chmod 755 "$policy"
-      made_policy=1
-    fi
-    ipo_apt_install "${pkgs[@]}" || rc=$?
-    ((made_policy)) && rm -f "$policy"
-    ((rc == 0)) || return "$rc"
-  fi
+  ipo_apt_install openssh-server openssh-client curl util-linux tzdata python3 python3-venv bc
   ipo_pip_install pymongo==4.20.0
   ipo_mongo_go
   ipo_mongo_build_ferretdb

@@ -6,8 +6,8 @@
 # The lab runs its own unprivileged mariadbd instances on loopback ports with their own
 # datadirs and sockets, so the system service is not needed. Debian's mariadb-server
 # postinst starts the service through invoke-rc.d; on a machine without systemd that
-# would leave a system mysqld on 3306 and /run/mysqld running. We forbid service starts
-# during our install with a temporary policy-rc.d (only if none exists) and stop the
+# would leave a system mysqld on 3306 and /run/mysqld running. ipo_apt_install forbids
+# service starts during the install, and we stop the
 # system server if it was started anyway; haproxy's postinst is treated the same. The
 # services stay enabled (not our business); the lab uses its own ports and sockets.
 
@@ -26,24 +26,10 @@ ipo_mysql_stop_system_services() {
 }
 
 ipo_bootstrap_mysql() {
-  local pkgs=(haproxy mariadb-server mariadb-client php-cli php-mysql tcpdump socat iproute2)
-  local policy=/usr/sbin/policy-rc.d made_policy=0 p fresh=()
-  for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || fresh+=("$p")
-  done
-  ((${#fresh[@]})) || return 0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\n# ipo-host bootstrap: no service starts during package install\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    made_policy=1
-  fi
-  local rc=0
-  ipo_apt_install "${pkgs[@]}" || rc=$?
-  if ((made_policy)); then rm -f "$policy"; fi
-  ((rc == 0)) || return "$rc"
+  ipo_apt_install haproxy mariadb-server mariadb-client php-cli php-mysql tcpdump socat iproute2
   # Only services whose package we just installed: never stop a server someone runs.
   local svcs=()
-  [[ " ${fresh[*]} " != *" mariadb-server "* ]] || svcs+=(mariadb)
-  [[ " ${fresh[*]} " != *" haproxy "* ]] || svcs+=(haproxy)
+  [[ " ${IPO_APT_FRESH[*]} " != *" mariadb-server "* ]] || svcs+=(mariadb)
+  [[ " ${IPO_APT_FRESH[*]} " != *" haproxy "* ]] || svcs+=(haproxy)
   ((${#svcs[@]} == 0)) || ipo_mysql_stop_system_services "${svcs[@]}"
 }
