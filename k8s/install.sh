@@ -23,6 +23,7 @@
 # IPO_K8S_INGRESS_NGINX_VERSION (default 4.14.1), IPO_K8S_METRICS_SERVER_VERSION (default 3.13.1).
 set -Eeuo pipefail
 
+# shellcheck disable=SC2034  # read by ipo_log (scripts/lib/ipo_common.sh)
 IPO_PROG=k8s-install
 K8S_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib/ipo_common.sh

@@ -24,6 +24,7 @@
 # PATH, Debian package etcd-server), HELM (default $IPO_TOOLS/bin/helm).
 set -Eeuo pipefail
 
+# shellcheck disable=SC2034  # read by ipo_log (scripts/lib/ipo_common.sh)
 IPO_PROG=k8s-apiserver-lab
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)

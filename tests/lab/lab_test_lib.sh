@@ -8,6 +8,7 @@
 
 IPO_SRC=${IPO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 export IPO_SRC
+# shellcheck disable=SC2034  # read by ipo_log (scripts/lib/ipo_common.sh)
 IPO_PROG=${IPO_PROG:-$(basename "$0" .sh)}
 # shellcheck source=scripts/lib/ipo_common.sh
 source "$IPO_SRC/scripts/lib/ipo_common.sh"
