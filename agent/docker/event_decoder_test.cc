@@ -3,19 +3,12 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
+#include "docker/testdata.h"
+
 #include <sstream>
 
 namespace ipo::docker {
 namespace {
-
-std::string ReadTestdata(const std::string& name) {
-  std::ifstream in(std::string(IPO_DOCKER_TESTDATA) + "/" + name, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;

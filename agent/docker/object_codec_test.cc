@@ -2,21 +2,13 @@
 #include "docker/object_codec.h"
 
 #include <catch2/catch.hpp>
+
+#include "docker/testdata.h"
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
 
 namespace ipo::docker {
 namespace {
-
-std::string ReadTestdata(const std::string& name) {
-  std::ifstream in(std::string(IPO_DOCKER_TESTDATA) + "/" + name, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 constexpr char kBridgeId[] = "a1e282661d86f48246ae8b1e9f1fbf3c7ed03161580704315f6a8b12530c9689";
 constexpr char kCapnetId[] = "e44ac6f464a72856d0a4f87d56db04791a833ea587f41882db5ebad2a4924a60";
