@@ -72,4 +72,12 @@ bool Relevant(const docker::Event& e) {
   return !kIgnored.count(e.action);
 }
 
+std::string EventSubject(const docker::Event& e) {
+  auto name = e.attributes.find("name");
+  if (name != e.attributes.end()) return name->second;
+  auto container = e.attributes.find("container");
+  if (container != e.attributes.end()) return container->second.substr(0, 12);
+  return e.id.substr(0, 12);
+}
+
 }  // namespace ipo::daemon

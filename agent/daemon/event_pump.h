@@ -58,4 +58,8 @@ class EventPump {
 // True for Docker events that can change placement or addresses (not exec, attach, ...).
 bool Relevant(const docker::Event& e);
 
+// What an event is about, for logs: the container's or network's name, else the container
+// id a network event names, else the actor id (12 characters).
+std::string EventSubject(const docker::Event& e);
+
 }  // namespace ipo::daemon

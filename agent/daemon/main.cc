@@ -136,9 +136,7 @@ int Run(const Options& opt) {
             sync = true;
             if (!first_event_nano) first_event_nano = item->event.time_nano;
             last_event_nano = item->event.time_nano;
-            auto name = item->event.attributes.find("name");
-            reason = "event " + item->event.action + " " +
-                     (name != item->event.attributes.end() ? name->second : item->event.id.substr(0, 12));
+            reason = "event " + item->event.action + " " + ipo::daemon::EventSubject(item->event);
           }
           break;
         case WorkItem::Kind::kConnected:

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "compile/drift.h"
+#include "daemon/event_pump.h"
 #include "daemon/placement.h"
 
 namespace ipo::daemon {
@@ -174,12 +175,7 @@ Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair) {
 void Reconciler::NoteEvent(const docker::Event& e) {
   ++events_;
   state_.last_event_nano = e.time_nano;
-  auto name = e.attributes.find("name");
-  auto container = e.attributes.find("container");
-  std::string who = name != e.attributes.end() ? name->second
-                    : container != e.attributes.end() ? container->second.substr(0, 12)
-                                                      : e.id.substr(0, 12);
-  state_.last_event = e.type + " " + e.action + " " + who;
+  state_.last_event = e.type + " " + e.action + " " + EventSubject(e);
   spdlog::debug("docker event: {}", state_.last_event);
 }
 
