@@ -14,7 +14,7 @@
 namespace ipo::cli {
 
 struct StatusPaths {
-  std::string policy = "/etc/ipo/policy.json";
+  std::string policy = "/etc/ipo-netd/policy.json";
   std::string run_dir = "/run/ipo-netd";
   std::string state_dir = "/var/lib/ipo-netd";
 };

@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 using ipo::daemon::WorkItem;
 
 struct Options {
-  std::string policy = "/etc/ipo/policy.json";
+  std::string policy = "/etc/ipo-netd/policy.json";
   std::string docker_host = "unix:///run/docker.sock";
   std::string state_dir = "/var/lib/ipo-netd";
   std::string run_dir = "/run/ipo-netd";
