@@ -1,14 +1,16 @@
-// ipo-netctl: the operator's command line for ipo-netd (status, check, resync) and the
+// ipo-netctl: the operator's command line for ipo-netd (status, check, resync, restore) and the
 // renderers of the kit (render nginx).
 #include <CLI/CLI.hpp>
 
 #include "cli/render_cmd.h"
+#include "cli/restore_cmd.h"
 #include "cli/status_cmd.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ipo-netctl: inspect and drive the ipo-host agent"};
   app.require_subcommand(1);
   ipo::cli::RegisterStatusCommands(app);
+  ipo::cli::RegisterRestoreCommand(app);
   ipo::cli::RegisterRenderCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;

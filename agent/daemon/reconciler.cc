@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "common/clock_text.h"
 #include "compile/drift.h"
 #include "daemon/event_pump.h"
 #include "daemon/placement.h"
@@ -25,15 +26,6 @@ std::string Describe(const nft::ElementChange& c) {
 }
 
 }  // namespace
-
-std::string NowIso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Reconciler::Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::NftBackend& nft,
                        state::StateStore& store)

@@ -78,7 +78,4 @@ class Reconciler {
   nlohmann::json snapshot_;
 };
 
-// UTC now as "2026-11-24T01:02:03Z".
-std::string NowIso();
-
 }  // namespace ipo::daemon

@@ -124,6 +124,46 @@ case_reload_bad_policy_keeps_old() {
   echo "PASS: SIGHUP with a broken policy keeps the policy in force"
 }
 
+# restore CTL-ARGS...: `ipo-netctl restore` in the namespace (what ipo-netd-restore.service runs).
+restore() {
+  in_ns "$CTL" restore --state-dir "$WORK/state" --run-dir "$WORK/run" "$@"
+}
+
+case_boot_restore_from_state() {
+  write_state
+  restore --policy "$IPO_SRC/rules/policy.json" 2>>"$WORK/netd.log" || fail "restore failed"
+  local map rec
+  map=$(in_ns nft list map ip ipo_netd_nat publish-any)
+  grep -q 'tcp . 8080 : 172.30.1.2 . 8080' <<<"$map" || fail "docker_a's port not restored: $map"
+  rec=$(cat "$WORK/run/boot-restore.json")
+  [[ $(jq -r .result <<<"$rec") == restored && $(jq -r .generation <<<"$rec") == 41 ]] || fail "record: $rec"
+  # The dry run shows the same ruleset and changes nothing.
+  in_ns nft delete table ip ipo_netd_nat
+  restore --policy "$IPO_SRC/rules/policy.json" --dry-run >"$WORK/dry.nft" || fail "dry run failed"
+  grep -q '^# ipo-netctl restore --dry-run: would load the restored ruleset: generation 41' "$WORK/dry.nft" || fail "dry run header"
+  grep -q 'tcp . 8080 : 172.30.1.2 . 8080' "$WORK/dry.nft" || fail "dry run lacks docker_a"
+  if in_ns nft list table ip ipo_netd_nat >/dev/null 2>&1; then fail "dry run changed the kernel"; fi
+  # What the dry run prints is what the kernel accepts.
+  grep -v '^#' "$WORK/dry.nft" | in_ns nft -f - || fail "the kernel refuses the dry run's ruleset"
+  echo "PASS: boot restore loads the saved containers' ruleset and records it; --dry-run changes nothing"
+}
+
+case_boot_restore_fail_closed() {
+  write_state
+  echo '{ "version": 1, "lan": ' >"$WORK/garbage.json"
+  restore --policy "$WORK/garbage.json" 2>"$WORK/restore.err" || fail "restore failed: $(cat "$WORK/restore.err")"
+  grep -q "fail-closed: policy unusable ($WORK/garbage.json" "$WORK/restore.err" || fail "unclear message: $(cat "$WORK/restore.err")"
+  local chain
+  chain=$(in_ns nft list chain inet ipo_netd filter-forward)
+  grep -q 'hook forward priority filter; policy drop;' <<<"$chain" || fail "forwarding not dropped: $chain"
+  [[ -z $(in_ns nft list table ip ipo_netd_nat | grep -v -e '^table' -e '^}') ]] || fail "stale NAT left"
+  [[ $(jq -r .result "$WORK/run/boot-restore.json") == fail-closed ]] || fail "record: $(cat "$WORK/run/boot-restore.json")"
+  # Then a valid policy replaces the baseline atomically.
+  restore --policy "$IPO_SRC/rules/policy.json" 2>>"$WORK/netd.log" || fail "restore failed"
+  in_ns nft list map ip ipo_netd_nat publish-any | grep -q '172.30.1.2 . 8080' || fail "valid restore did not replace the baseline"
+  echo "PASS: a garbage policy at boot loads the fail-closed baseline (forward policy drop), a good one replaces it"
+}
+
 main() {
   local c=${1:?case}
   ip netns del "$NS" 2>/dev/null || true

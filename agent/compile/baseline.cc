@@ -1,0 +1,28 @@
+#include "compile/baseline.h"
+
+#include "compile/compiler.h"
+
+namespace ipo::compile {
+
+nft::Ruleset FailClosedBaseline() {
+  nft::Table filter;
+  filter.family = nft::Family::kInet;
+  filter.name = kFilterTable;
+  nft::Chain forward{"filter-forward",
+                     nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, /*policy_drop=*/true},
+                     {}};
+  forward.rules.push_back(nft::Rule{{nft::Counter{}}, "fail-closed: no usable policy, nothing is forwarded"});
+  filter.chains.push_back(std::move(forward));
+
+  nft::Ruleset rs;
+  rs.tables.push_back(std::move(filter));
+  for (nft::Family f : {nft::Family::kIp, nft::Family::kIp6}) {
+    nft::Table nat;
+    nat.family = f;
+    nat.name = kNatTable;
+    rs.tables.push_back(std::move(nat));
+  }
+  return rs;
+}
+
+}  // namespace ipo::compile

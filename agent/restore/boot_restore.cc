@@ -1,0 +1,117 @@
+#include "restore/boot_restore.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/clock_text.h"
+#include "compile/baseline.h"
+#include "compile/compiler.h"
+
+namespace ipo::restore {
+namespace {
+
+std::vector<std::string> TableNames(const nft::Ruleset& rs) {
+  std::vector<std::string> out;
+  for (const nft::Table& t : rs.tables) out.push_back(std::string(nft::FamilyName(t.family)) + " " + t.name);
+  return out;
+}
+
+}  // namespace
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kRestored: return "restored";
+    case Outcome::kStatic: return "static";
+    case Outcome::kFailClosed: return "fail-closed";
+    case Outcome::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+Decision DecideRestore(const Result<policy::Policy>& policy, const Result<state::AgentState>& saved,
+                       const std::string& state_source) {
+  Decision d;
+  if (saved.ok()) d.generation = saved->generation;
+  if (!policy.ok()) {
+    d.outcome = Outcome::kFailClosed;
+    d.detail = "policy unusable (" + policy.status().message() + "): nothing is forwarded until it is fixed";
+    d.ruleset = compile::FailClosedBaseline();
+    return d;
+  }
+  if (saved.ok()) {
+    d.outcome = Outcome::kRestored;
+    d.detail = "generation " + std::to_string(saved->generation) + " from " + state_source + " (" +
+               std::to_string(saved->observed.containers.size()) + " containers)";
+    d.ruleset = compile::Compile(*policy, saved->observed);
+    return d;
+  }
+  d.outcome = Outcome::kStatic;
+  d.detail = saved.status().code() == Status::Code::kNotFound
+                 ? "no saved state in " + state_source + ": the policy's static rules, no port published"
+                 : "state unusable (" + saved.status().message() + "): the policy's static rules, no port published";
+  d.ruleset = compile::Compile(*policy, compile::Observed{});
+  return d;
+}
+
+nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
+  state::StateStore store(paths.state_dir);
+  Decision d = DecideRestore(policy::LoadPolicy(paths.policy), store.Load(), store.path());
+  nlohmann::json rec = {{"result", OutcomeName(d.outcome)}, {"detail", d.detail},
+                        {"at", NowIso()},                   {"generation", d.generation},
+                        {"tables", TableNames(d.ruleset)},  {"error", ""}};
+  Status st = nft.ReplaceTables(d.ruleset, /*check_only=*/false);
+  if (!st.ok() && d.outcome != Outcome::kFailClosed) {
+    nft::Ruleset baseline = compile::FailClosedBaseline();
+    Status fallback = nft.ReplaceTables(baseline, false);
+    rec["error"] = st.message();
+    rec["detail"] = std::string("the kernel refused the ") + OutcomeName(d.outcome) + " ruleset; loaded the fail-closed baseline";
+    rec["result"] = OutcomeName(fallback.ok() ? Outcome::kFailClosed : Outcome::kFailed);
+    rec["tables"] = TableNames(baseline);
+    if (!fallback.ok()) rec["error"] = st.message() + "; baseline: " + fallback.message();
+  } else if (!st.ok()) {
+    rec["result"] = OutcomeName(Outcome::kFailed);
+    rec["error"] = st.message();
+  }
+  return rec;
+}
+
+std::string RecordPath(const std::string& run_dir) { return run_dir + "/boot-restore.json"; }
+
+Status WriteRecord(const std::string& run_dir, const nlohmann::json& record) {
+  ::mkdir(run_dir.c_str(), 0755);
+  std::string path = RecordPath(run_dir);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << record.dump(2) << "\n";
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      return Status::Internal("writing " + tmp + ": " + std::strerror(errno));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string err = std::strerror(errno);
+    std::remove(tmp.c_str());
+    return Status::Internal("renaming " + tmp + " to " + path + ": " + err);
+  }
+  return Status::Ok();
+}
+
+Result<nlohmann::json> ReadRecord(const std::string& run_dir) {
+  std::string path = RecordPath(run_dir);
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(path + ": no boot restore record (the restore unit has not run this boot)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(path + ": not a JSON object");
+  return j;
+}
+
+}  // namespace ipo::restore

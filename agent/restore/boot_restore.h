@@ -1,0 +1,64 @@
+// Boot restore: what ipo-netd-restore.service (`ipo-netctl restore`) loads into the kernel
+// early at boot, before the network and before docker.service, so no container is ever
+// reachable unprotected. It needs neither Docker nor the network.
+//
+// The decision is a pure function of the policy and the saved state (DecideRestore):
+//   policy valid, state valid     -> "restored":    Compile(policy, saved containers)
+//   policy valid, no/bad state    -> "static":      Compile(policy, {}): every published
+//                                                   port closed until the agent has synced
+//   policy unusable               -> "fail-closed": FailClosedBaseline() (nothing forwarded)
+// If the kernel refuses the chosen ruleset, RunRestore falls back to the fail-closed baseline;
+// only when that is refused too the result is "failed".
+//
+// The outcome is recorded in <run-dir>/boot-restore.json (a tmpfs: one record per boot),
+// which `ipo-netctl status` and the agent's status show:
+//   {"result": "restored", "detail": "...", "at": "2026-11-25T03:00:00Z", "generation": 42,
+//    "tables": ["inet ipo_netd", ...], "error": ""}
+//
+// Thread safety: functions; RunRestore uses the backend it is given (one owner).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "compile/ruleset.h"
+#include "nft/nft_backend.h"
+#include "policy/policy.h"
+#include "state/state_store.h"
+
+namespace ipo::restore {
+
+enum class Outcome { kRestored, kStatic, kFailClosed, kFailed };
+const char* OutcomeName(Outcome o);  // "restored", "static", "fail-closed", "failed"
+
+struct Decision {
+  Outcome outcome = Outcome::kFailClosed;
+  std::string detail;       // one sentence: why this ruleset
+  uint64_t generation = 0;  // of the saved state (0 when none)
+  nft::Ruleset ruleset;
+};
+
+// Pure. `policy_source` and `state_source` name the files in `detail`.
+Decision DecideRestore(const Result<policy::Policy>& policy, const Result<state::AgentState>& saved,
+                       const std::string& state_source);
+
+struct Paths {
+  std::string policy;
+  std::string state_dir;
+  std::string run_dir;
+};
+
+// Loads policy and state, decides, applies (one batch; falls back to the fail-closed
+// baseline if the kernel refuses) and writes the record. Returns the record; its "result"
+// is "failed" only when nothing could be applied.
+nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft);
+
+// The record file and its I/O. Writing is atomic (temp file + rename).
+std::string RecordPath(const std::string& run_dir);
+Status WriteRecord(const std::string& run_dir, const nlohmann::json& record);
+// NotFound when this boot has no record (the restore unit did not run).
+Result<nlohmann::json> ReadRecord(const std::string& run_dir);
+
+}  // namespace ipo::restore
