@@ -47,6 +47,9 @@ declare -A IPO_LAB_PORTS=([docker_a]=8080 [docker_b]=3316 [docker_c]=80)
 # The connectivity matrix (ipo_lab_probe, ipo_lab_matrix, ...) lives beside this file.
 # shellcheck source=scripts/lib/ipo_lab_matrix.sh
 source "$(dirname "${BASH_SOURCE[0]}")/ipo_lab_matrix.sh"
+# The prober (ipo_lab_prober_*: forbidden/allowed paths hammered in the background).
+# shellcheck source=scripts/lib/ipo_lab_prober.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ipo_lab_prober.sh"
 
 # ipo_lab_lock: take the lab's lock (flock on this library file; creates no file), wait up
 #   to 300 s. Held until the calling process exits.
@@ -125,6 +128,14 @@ ipo_lab_net_up() {
     ip netns add "$ns"
     ip -n "$ns" link set lo up
   done
+  ipo_lab_net_plumb
+}
+
+# ipo_lab_net_plumb: the links, addresses, routes and sysctls between existing namespaces
+#   (ipo_lab_net_up's second half; also used to re-plumb a recreated ipo-host to the clients
+#   that survived it: the clients' eth0 ends vanish with the server's namespace).
+ipo_lab_net_plumb() {
+  local ns
   # WAN: one veth ipo-host/wan0 <-> ipo-wan/eth0, created directly inside the namespaces.
   ip -n ipo-host link add wan0 type veth peer name eth0 netns ipo-wan
   ip -n ipo-host addr add "$IPO_LAB_HOST_WAN4/24" dev wan0
@@ -434,4 +445,40 @@ ipo_lab_evidence() {
   ipo_lab_netctl status --json 2>&1 || true
   echo "--- tail $IPO_LAB_NETD_LOG"
   tail -n 60 "$IPO_LAB_NETD_LOG" 2>&1 || true
+}
+
+# ipo_lab_host_power_off: simulate a power loss of the server: SIGKILL every process in
+#   ipo-host (agent, dockerd, containerd, shims, docker-proxy, host service) and the
+#   containers' processes (cgroup parent ipo-lab), unmount what they left under the exec and
+#   data roots, clear what a reboot clears (/run: docker exec root and socket, the agent's run
+#   directory, pid files), and delete the ipo-host namespace. Client namespaces stay; their
+#   links to the server vanish with it. Persistent data (Docker's data root, the agent's
+#   state directory, the log) stays.
+ipo_lab_host_power_off() {
+  ipo_lab_kill_ns_pids ipo-host
+  local f pid
+  for f in /sys/fs/cgroup/*/ipo-lab/*/cgroup.procs /sys/fs/cgroup/ipo-lab/*/cgroup.procs; do
+    [[ -f $f ]] || continue
+    while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done <"$f"
+  done
+  # Wait (bounded) for the killed processes to be gone before unmounting under them.
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ -z $(ip netns pids ipo-host 2>/dev/null) ]] && break
+    sleep 0.1
+  done
+  local m
+  while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v d="$IPO_LAB_DOCKER_DIR/" -v r="$IPO_LAB_DOCKER_DATA/" 'index($2, d) == 1 || index($2, r) == 1 {print $2}' /proc/mounts | sort -r)
+  rm -rf "$IPO_LAB_DOCKER_DIR/exec" "$IPO_LAB_NETD_RUN"
+  rm -f "$IPO_LAB_DOCKER_SOCK" "$IPO_LAB_DOCKER_DIR/docker.sock" "$IPO_LAB_DOCKER_DIR/dockerd.pid" \
+    "$IPO_LAB_NETD_PID" "$IPO_LAB_HOSTSVC_PID"
+  if ipo_lab_ns_exists ipo-host; then ip netns del ipo-host; fi
+}
+
+# ipo_lab_host_power_on_net: recreate the ipo-host namespace and re-plumb it to the client
+#   namespaces that survived (addresses, routes, forwarding sysctls). Starts no process.
+ipo_lab_host_power_on_net() {
+  ip netns add ipo-host
+  ip -n ipo-host link set lo up
+  ipo_lab_net_plumb
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Fault test: Docker disappears abruptly (lab_dockerd_restart covers the graceful stop).
+# With the prober on every forbidden path and an allowed prober on the clients:
+#  1. dockerd SIGKILL (its containerd and the containers keep running, as after a dockerd
+#     crash): the agent reports degraded and keeps running; the kernel ruleset stays
+#     identical (nft -s) and the containers stay reachable on their allowed paths; dockerd
+#     restarts, the agent reconnects and converges.
+#  2. Docker socket loss: the agent's API socket is renamed away while dockerd keeps
+#     running, and docker_c is restarted through dockerd's other socket (the agent gets the
+#     event on its open stream but cannot inspect): rules stay protective (0 forbidden);
+#     once the socket is back the agent reconnects and converges to docker_c's new state.
+set -Eeuo pipefail
+# shellcheck source=tests/faults/faults_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
+
+# agent_health: the agent's health word (or "unknown").
+agent_health() {
+  ipo_lab_netctl status --json 2>/dev/null | jq -r '.health // "unknown"' || echo unknown
+}
+
+# agent_degraded: 0 if the agent reports degraded.
+agent_degraded() {
+  [[ $(agent_health) == degraded ]]
+}
+
+main() {
+  fault_begin
+  local before after t0 pid
+  before=$(fault_ruleset)
+
+  # 1. dockerd SIGKILL
+  pid=$(<"$IPO_LAB_DOCKER_DIR/dockerd.pid")
+  t0=$SECONDS
+  kill -9 "$pid"
+  ipo_info "dockerd (pid $pid) SIGKILLed"
+  lab_test_check "dockerd gone" ipo_wait_for 10 bash -c '! kill -0 "$0" 2>/dev/null' "$pid"
+  lab_test_check "agent reports degraded without dockerd" ipo_wait_for 30 agent_degraded
+  lab_test_check "agent still running" ipo_lab_pid_alive "$IPO_LAB_NETD_PID"
+  after=$(fault_ruleset)
+  lab_test_check "kernel ruleset identical while dockerd is dead" test "$after" == "$before"
+  lab_test_check "allowed client paths still answer while dockerd is dead" ipo_wait_for 10 ipo_lab_allowed_check ipo-wan ipo-lan-ok ipo-lan-deny
+  sleep 3
+  # Bring dockerd back (it was killed, so clean up as a real restart would: its pid file and
+  # socket are stale).
+  rm -f "$IPO_LAB_DOCKER_DIR/dockerd.pid" "$IPO_LAB_DOCKER_SOCK"
+  lab_test_mark
+  ipo_lab_dockerd_start
+  ipo_lab_containers_ensure_running
+  lab_test_converge "dockerd SIGKILL and restart" 90
+  ipo_info "dockerd SIGKILL: converged $((SECONDS - t0)) s after the kill"
+  lab_test_matrix "after dockerd SIGKILL and restart"
+
+  # 2. socket loss
+  before=$(fault_ruleset)
+  mv "$IPO_LAB_DOCKER_SOCK" "$IPO_LAB_DOCKER_SOCK.hidden"
+  ipo_info "agent's Docker socket $IPO_LAB_DOCKER_SOCK renamed away"
+  lab_test_mark
+  t0=$SECONDS
+  ipo_lab_docker restart -t 1 docker_c >/dev/null
+  sleep 5
+  lab_test_check "agent still running without its socket" ipo_lab_pid_alive "$IPO_LAB_NETD_PID"
+  ipo_info "agent health without its socket: $(agent_health)"
+  mv "$IPO_LAB_DOCKER_SOCK.hidden" "$IPO_LAB_DOCKER_SOCK"
+  ipo_info "socket back"
+  lab_test_converge "socket loss during docker restart docker_c" 60
+  ipo_info "socket loss: converged $((SECONDS - t0)) s after docker_c's restart"
+  lab_test_matrix "after socket loss"
+  fault_end
+}
+
+main "$@"

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Fault test: a Docker event storm. STORM_CONTAINERS (default 1000) busybox containers are
+# started and stopped (`docker run -d --rm IMAGE true`: create, start, die, destroy; on the
+# default bridge), STORM_PARALLEL (default 8) at a time, while docker_c is restarted a few
+# times in between (real work for the agent). The prober hammers every forbidden path the
+# whole time. Asserts: the agent saw the storm (its event counter), stayed alive, converged
+# afterwards (status clean, no drift) within 60 s, its RSS stayed bounded (peak below
+# STORM_RSS_LIMIT_KB, default 100 MiB, and at most 30 MiB above the start), and 0 forbidden
+# successes. Prints the storm's duration and rate.
+set -Eeuo pipefail
+# shellcheck source=tests/faults/faults_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
+
+COUNT=${STORM_CONTAINERS:-1000}
+PARALLEL=${STORM_PARALLEL:-8}
+RSS_LIMIT_KB=${STORM_RSS_LIMIT_KB:-102400}
+
+# agent_rss_kb: the agent's resident set size in KiB.
+agent_rss_kb() {
+  awk '/^VmRSS:/ {print $2}' "/proc/$(fault_agent_pid)/status"
+}
+
+# agent_events: the agent's Docker event counter.
+agent_events() {
+  ipo_lab_netctl status --json 2>/dev/null | jq -r '.agent.events // 0'
+}
+
+# storm_one N: start one short-lived container (it exits at once, --rm removes it).
+storm_one() {
+  DOCKER_CONFIG="$IPO_LAB_DOCKER_DIR/cli" /usr/bin/docker -H "unix://$IPO_LAB_DOCKER_DIR/docker.sock" \
+    run -d --rm --name "storm-$1" "$IPO_DOCKER_IMAGE" true >/dev/null 2>&1 || echo "storm-$1 failed" >&2
+}
+
+main() {
+  fault_begin --no-prober-containers
+  local rss0 ev0 peak sampler_pid t0 dur
+  rss0=$(agent_rss_kb)
+  ev0=$(agent_events)
+  ipo_info "agent before the storm: RSS ${rss0} KiB, ${ev0} events"
+  # RSS sampler (by pid file; stopped below).
+  (
+    local_peak=0
+    while [[ -e $FAULT_TMP/sampling ]]; do
+      r=$(awk '/^VmRSS:/ {print $2}' "/proc/$(cat "$IPO_LAB_NETD_PID")/status" 2>/dev/null || echo 0)
+      ((r > local_peak)) && local_peak=$r && echo "$local_peak" >"$FAULT_TMP/peak"
+      sleep 0.5
+    done
+  ) &
+  sampler_pid=$!
+  touch "$FAULT_TMP/sampling"
+  export -f storm_one
+  export IPO_LAB_DOCKER_DIR IPO_DOCKER_IMAGE
+  t0=$(date +%s%3N)
+  (
+    for ((r = 0; r < 4; r++)); do
+      sleep 10
+      [[ -e $FAULT_TMP/sampling ]] || break
+      ipo_lab_docker restart -t 1 docker_c >/dev/null 2>&1 || true
+    done
+  ) &
+  local restarter=$!
+  seq 1 "$COUNT" | xargs -P "$PARALLEL" -I{} bash -c 'storm_one {}' 2>"$FAULT_TMP/storm.err"
+  dur=$(($(date +%s%3N) - t0))
+  rm -f "$FAULT_TMP/sampling"
+  wait "$sampler_pid" "$restarter" 2>/dev/null || true
+  local failed
+  failed=$(grep -c 'failed' "$FAULT_TMP/storm.err" || true)
+  ipo_info "storm: $COUNT containers started and stopped in $((dur / 1000)).$((dur % 1000 / 100)) s ($((COUNT * 1000 / (dur > 0 ? dur : 1))) containers/s, $PARALLEL in parallel), $failed docker runs failed"
+  lab_test_check "docker ran the storm ($failed of $COUNT runs failed)" test "$failed" -le $((COUNT / 100))
+  lab_test_check "agent alive after the storm" ipo_lab_pid_alive "$IPO_LAB_NETD_PID"
+  lab_test_mark
+  ipo_lab_docker restart -t 1 docker_c >/dev/null
+  t0=$SECONDS
+  lab_test_converge "after the storm (status clean, no drift)" 60
+  ipo_info "converged $((SECONDS - t0)) s after the storm"
+  local ev1 rss1
+  ev1=$(agent_events)
+  rss1=$(agent_rss_kb)
+  peak=$(cat "$FAULT_TMP/peak" 2>/dev/null || echo "$rss1")
+  ((rss1 > peak)) && peak=$rss1
+  ipo_info "agent after the storm: RSS ${rss1} KiB (peak ${peak} KiB, start ${rss0} KiB), $((ev1 - ev0)) events during the storm"
+  lab_test_check "agent counted the storm's events ($((ev1 - ev0)) >= $COUNT)" test $((ev1 - ev0)) -ge "$COUNT"
+  lab_test_check "RSS peak ${peak} KiB < ${RSS_LIMIT_KB} KiB" test "$peak" -lt "$RSS_LIMIT_KB"
+  lab_test_check "RSS grew by at most 30 MiB ($((rss1 - rss0)) KiB)" test $((rss1 - rss0)) -le 30720
+  lab_test_check "no storm container left" test -z "$(ipo_lab_docker ps -aq --filter name=storm-)"
+  lab_test_matrix "after the storm"
+  fault_end
+}
+
+main "$@"
