@@ -1,21 +1,27 @@
 #include "bus/bus.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <spdlog/spdlog.h>
 
 namespace ipo::bus {
 namespace {
 
-// Owns an sd_bus connection.
+using Clock = std::chrono::steady_clock;
+
 struct BusDeleter {
   void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
 };
@@ -26,6 +32,11 @@ struct MessageDeleter {
 };
 using MessagePtr = std::unique_ptr<sd_bus_message, MessageDeleter>;
 
+struct CredsDeleter {
+  void operator()(sd_bus_creds* c) const { sd_bus_creds_unref(c); }
+};
+using CredsPtr = std::unique_ptr<sd_bus_creds, CredsDeleter>;
+
 // Frees an sd_bus_error on scope exit.
 class BusError {
  public:
@@ -34,6 +45,7 @@ class BusError {
   BusError(const BusError&) = delete;
   BusError& operator=(const BusError&) = delete;
   sd_bus_error* get() { return &e_; }
+  bool has_name(const char* name) const { return sd_bus_error_has_name(&e_, name) > 0; }
   std::string message(int r) const {
     if (e_.message) return e_.message;
     return std::strerror(-r);
@@ -43,124 +55,540 @@ class BusError {
   sd_bus_error e_{};  // SD_BUS_ERROR_NULL, without the C compound literal
 };
 
-int OnGetStatus(sd_bus_message* m, void* userdata, sd_bus_error*) {
-  auto* h = static_cast<BusServer::Handlers*>(userdata);
-  std::string json = h->get_status();
-  return sd_bus_reply_method_return(m, "s", json.c_str());
-}
+std::string Errno(int r) { return std::strerror(r < 0 ? -r : r); }
 
-int OnResync(sd_bus_message* m, void* userdata, sd_bus_error*) {
-  auto* h = static_cast<BusServer::Handlers*>(userdata);
-  h->resync();
-  return sd_bus_reply_method_return(m, "");
-}
-
-const sd_bus_vtable kVtable[] = {
-    SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD("GetStatus", "", "s", OnGetStatus, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Resync", "", "", OnResync, 0),
-    SD_BUS_VTABLE_END,
-};
-
-Result<BusPtr> Connect(const std::string& socket_path) {
-  sd_bus* raw = nullptr;
-  int r = sd_bus_new(&raw);
-  if (r < 0) return Status::Internal(std::string("sd_bus_new: ") + std::strerror(-r));
-  BusPtr bus(raw);
-  std::string address = "unix:path=" + socket_path;
-  r = sd_bus_set_address(bus.get(), address.c_str());
-  if (r >= 0) r = sd_bus_start(bus.get());
-  if (r < 0) return Status::Unavailable(socket_path + ": the agent does not answer (" + std::strerror(-r) + ")");
-  return bus;
+// A NULL-terminated char* view of strings, for sd_bus_message_append_strv.
+std::vector<char*> Strv(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
 }
 
 }  // namespace
 
-BusServer::BusServer(int fd, std::string path, Handlers handlers)
-    : fd_(fd), path_(std::move(path)), handlers_(std::move(handlers)) {}
+// ---------------------------------------------------------------------------------------
+// Server
 
-BusServer::~BusServer() {
-  ::close(fd_);
-  ::unlink(path_.c_str());
+struct BusServer::Impl {
+  struct Pending {
+    enum class Kind { kDriftSignal, kGeneration, kDrift } kind;
+    uint64_t generation = 0;
+    std::vector<std::string> strings;
+  };
+
+  Options options;
+  Handlers handlers;
+  int listen_fd = -1;
+  int event_fd = -1;
+
+  std::mutex mu;
+  std::deque<Pending> pending;  // GUARDED_BY(mu)
+
+  // Bus thread only.
+  uint64_t generation = 0;
+  std::vector<std::string> drift;
+  BusPtr system;
+  bool system_down_logged = false;
+  Clock::time_point next_system_try{};
+  std::vector<BusPtr> peers;
+
+  ~Impl() {
+    if (listen_fd >= 0) {
+      ::close(listen_fd);
+      ::unlink(options.socket_path.c_str());
+    }
+    if (event_fd >= 0) ::close(event_fd);
+  }
+
+  void Queue(Pending p) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      pending.push_back(std::move(p));
+    }
+    uint64_t one = 1;
+    ssize_t n = ::write(event_fd, &one, sizeof one);
+    (void)n;  // EAGAIN only when the counter is saturated: the thread is woken anyway
+  }
+
+  std::vector<sd_bus*> Buses() {
+    std::vector<sd_bus*> out;
+    if (system) out.push_back(system.get());
+    for (auto& p : peers) out.push_back(p.get());
+    return out;
+  }
+
+  void EmitDriftSignal(const std::vector<std::string>& differences) {
+    auto strv = Strv(differences);
+    for (sd_bus* b : Buses()) {
+      sd_bus_message* raw = nullptr;
+      int r = sd_bus_message_new_signal(b, &raw, kObjectPath, kInterface, "Drift");
+      MessagePtr m(raw);
+      if (r >= 0) r = sd_bus_message_append_strv(m.get(), strv.data());
+      if (r >= 0) r = sd_bus_send(b, m.get(), nullptr);
+      if (r < 0) spdlog::debug("bus: Drift signal: {}", Errno(r));
+    }
+  }
+
+  void EmitChanged(const char* property) {
+    for (sd_bus* b : Buses()) {
+      int r = sd_bus_emit_properties_changed(b, kObjectPath, kInterface, property, nullptr);
+      if (r < 0) spdlog::debug("bus: PropertiesChanged {}: {}", property, Errno(r));
+    }
+  }
+
+  void DrainQueue() {
+    uint64_t count = 0;
+    ssize_t n = ::read(event_fd, &count, sizeof count);
+    (void)n;
+    std::deque<Pending> work;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      work.swap(pending);
+    }
+    for (auto& p : work) {
+      switch (p.kind) {
+        case Pending::Kind::kDriftSignal:
+          EmitDriftSignal(p.strings);
+          if (drift != p.strings) {
+            drift = std::move(p.strings);
+            EmitChanged("Drift");
+          }
+          break;
+        case Pending::Kind::kGeneration:
+          if (generation != p.generation) {
+            generation = p.generation;
+            EmitChanged("Generation");
+          }
+          break;
+        case Pending::Kind::kDrift:
+          if (drift != p.strings) {
+            drift = std::move(p.strings);
+            EmitChanged("Drift");
+          }
+          break;
+      }
+    }
+  }
+
+  static int OnStatus(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int OnReload(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int OnResync(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int GetGeneration(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
+                           sd_bus_error*);
+  static int GetDrift(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
+                      sd_bus_error*);
+  static const sd_bus_vtable kVtable[];
+
+  Status AddObject(sd_bus* b);
+  void ConnectSystemBus();
+  void AcceptPeer();
+  void ProcessAll();
+};
+
+namespace {
+
+// Refuses the call unless the sender's effective uid is 0. On the system bus the daemon
+// tells the sender's credentials (augmented from /proc for the euid); on the private
+// socket they come from SO_PEERCRED.
+int RequireRoot(sd_bus_message* m, sd_bus_error* error) {
+  sd_bus_creds* raw = nullptr;
+  int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &raw);
+  CredsPtr creds(raw);
+  uid_t euid = 0;
+  if (r >= 0) r = sd_bus_creds_get_euid(creds.get(), &euid);
+  const char* member = sd_bus_message_get_member(m);
+  if (r < 0) {
+    spdlog::warn("bus: {} refused: the caller's uid is unknown ({})", member ? member : "?", Errno(r));
+    return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "%s: cannot determine the caller's user id",
+                             member ? member : "call");
+  }
+  if (euid != 0) {
+    spdlog::warn("bus: {} refused: caller euid {} is not root", member ? member : "?", euid);
+    return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "only root may call %s (caller euid %u)",
+                             member ? member : "this method", static_cast<unsigned>(euid));
+  }
+  return 0;
 }
 
-Result<std::unique_ptr<BusServer>> BusServer::Listen(const std::string& socket_path, Handlers handlers) {
+}  // namespace
+
+int BusServer::Impl::OnStatus(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  if (int r = RequireRoot(m, error); r < 0) return r;
+  auto* impl = static_cast<Impl*>(userdata);
+  std::string json = impl->handlers.status();
+  return sd_bus_reply_method_return(m, "s", json.c_str());
+}
+
+int BusServer::Impl::OnReload(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  if (int r = RequireRoot(m, error); r < 0) return r;
+  auto* impl = static_cast<Impl*>(userdata);
+  Status st = impl->handlers.reload();
+  if (!st.ok()) {
+    spdlog::warn("bus: Reload refused: {}", st.message());
+    if (st.code() == Status::Code::kInvalidArgument)
+      return sd_bus_error_set(error, kErrorPolicyRefused, st.message().c_str());
+    return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, st.message().c_str());
+  }
+  return sd_bus_reply_method_return(m, "");
+}
+
+int BusServer::Impl::OnResync(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  if (int r = RequireRoot(m, error); r < 0) return r;
+  auto* impl = static_cast<Impl*>(userdata);
+  impl->handlers.resync();
+  return sd_bus_reply_method_return(m, "");
+}
+
+int BusServer::Impl::GetGeneration(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
+                                   void* userdata, sd_bus_error*) {
+  auto* impl = static_cast<Impl*>(userdata);
+  return sd_bus_message_append(reply, "t", impl->generation);
+}
+
+int BusServer::Impl::GetDrift(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
+                              sd_bus_error*) {
+  auto* impl = static_cast<Impl*>(userdata);
+  auto strv = Strv(impl->drift);
+  return sd_bus_message_append_strv(reply, strv.data());
+}
+
+// SD_BUS_VTABLE_UNPRIVILEGED: sd-bus's own check (CAP_SYS_ADMIN, guessed from /proc) is
+// replaced by RequireRoot, so the rule is exactly "effective uid 0" on both transports.
+const sd_bus_vtable BusServer::Impl::kVtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_NAMES("Status", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(status_json), OnStatus,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Reload", "", "", OnReload, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Resync", "", "", OnResync, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_PROPERTY("Generation", "t", GetGeneration, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Drift", "as", GetDrift, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_SIGNAL_WITH_NAMES("Drift", "as", SD_BUS_PARAM(differences), 0),
+    SD_BUS_VTABLE_END,
+};
+
+namespace {
+
+// Microseconds left until sd-bus's absolute CLOCK_MONOTONIC deadline `usec`.
+int PollTimeoutMs(uint64_t usec, int cap_ms) {
+  if (usec == UINT64_MAX) return cap_ms;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+  if (usec <= now) return 0;
+  uint64_t ms = (usec - now + 999) / 1000;
+  return int(std::min<uint64_t>(ms, uint64_t(cap_ms)));
+}
+
+}  // namespace
+
+Status BusServer::Impl::AddObject(sd_bus* b) {
+  int r = sd_bus_add_object_vtable(b, nullptr, kObjectPath, kInterface, kVtable, this);
+  if (r < 0) return Status::Internal(std::string("sd_bus_add_object_vtable: ") + Errno(r));
+  return Status::Ok();
+}
+
+void BusServer::Impl::ConnectSystemBus() {
+  next_system_try = Clock::now() + options.system_bus_retry;
+  sd_bus* raw = nullptr;
+  int r = sd_bus_open_system(&raw);
+  BusPtr b(raw);
+  std::string why;
+  if (r < 0) {
+    why = "no system bus (" + Errno(r) + ")";
+  } else {
+    sd_bus_set_method_call_timeout(b.get(), 5000000);
+    Status st = AddObject(b.get());
+    if (!st.ok()) {
+      why = st.message();
+    } else {
+      r = sd_bus_request_name(b.get(), kBusName, 0);
+      if (r < 0) why = "cannot own the name " + std::string(kBusName) + " (" + Errno(r) + ")";
+    }
+  }
+  if (!why.empty()) {
+    if (!system_down_logged) {
+      spdlog::info("system bus: {}; serving only the private socket {} (retrying quietly every {} s)", why,
+                   options.socket_path,
+                   std::chrono::duration_cast<std::chrono::seconds>(options.system_bus_retry).count());
+      system_down_logged = true;
+    }
+    return;
+  }
+  const char* unique = nullptr;
+  sd_bus_get_unique_name(b.get(), &unique);
+  spdlog::info("system bus: serving {} at {} ({})", kBusName, kObjectPath, unique ? unique : "?");
+  system_down_logged = false;
+  system = std::move(b);
+}
+
+void BusServer::Impl::AcceptPeer() {
+  int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (conn < 0) return;
+  if (peers.size() >= kMaxPeers) {
+    spdlog::warn("bus: {} clients already connected to {}; refusing another", peers.size(), options.socket_path);
+    ::close(conn);
+    return;
+  }
+  sd_bus* raw = nullptr;
+  if (sd_bus_new(&raw) < 0) {
+    ::close(conn);
+    return;
+  }
+  BusPtr b(raw);
+  sd_id128_t id;
+  sd_id128_randomize(&id);
+  int r = sd_bus_set_fd(b.get(), conn, conn);  // from here on the bus owns conn
+  if (r < 0) {
+    ::close(conn);
+    return;
+  }
+  if (sd_bus_set_server(b.get(), 1, id) < 0 || !AddObject(b.get()).ok() || sd_bus_start(b.get()) < 0) return;
+  peers.push_back(std::move(b));
+}
+
+void BusServer::Impl::ProcessAll() {
+  auto process = [](sd_bus* b) {
+    int r = 0;
+    while ((r = sd_bus_process(b, nullptr)) > 0) {
+    }
+    return r;
+  };
+  if (system) {
+    int r = process(system.get());
+    if (r < 0) {
+      spdlog::warn("system bus: connection lost ({}); serving only the private socket until it is back",
+                   Errno(r));
+      system.reset();
+      system_down_logged = true;
+      next_system_try = Clock::now() + options.system_bus_retry;
+    }
+  }
+  std::erase_if(peers, [&](BusPtr& b) { return process(b.get()) < 0; });
+}
+
+BusServer::BusServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BusServer::~BusServer() = default;
+
+Result<std::unique_ptr<BusServer>> BusServer::Listen(Options options, Handlers handlers) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->handlers = std::move(handlers);
+  const std::string& path = impl->options.socket_path;
   sockaddr_un addr{};
-  if (socket_path.size() >= sizeof(addr.sun_path)) return Status::InvalidArgument(socket_path + ": path too long for a unix socket");
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (path.size() >= sizeof(addr.sun_path)) return Status::InvalidArgument(path + ": path too long for a unix socket");
+  impl->event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl->event_fd < 0) return Status::Internal(std::string("eventfd: ") + std::strerror(errno));
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Status::Internal(std::string("socket: ") + std::strerror(errno));
   addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  ::unlink(socket_path.c_str());
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());
   mode_t old = ::umask(0177);
   int r = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   ::umask(old);
-  if (r != 0 || ::listen(fd, 8) != 0) {
+  if (r != 0 || ::listen(fd, 16) != 0) {
     std::string err = std::strerror(errno);
     ::close(fd);
-    return Status::Internal(socket_path + ": cannot listen: " + err);
+    return Status::Internal(path + ": cannot listen: " + err);
   }
-  return std::unique_ptr<BusServer>(new BusServer(fd, socket_path, std::move(handlers)));
+  impl->listen_fd = fd;
+  return std::unique_ptr<BusServer>(new BusServer(std::move(impl)));
 }
 
 void BusServer::Run(const std::function<bool()>& should_stop) {
+  Impl& s = *impl_;
+  if (s.options.system_bus) s.ConnectSystemBus();
   while (!should_stop()) {
-    pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, 200);
-    if (r <= 0) continue;
-    int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) continue;
-    Serve(conn, should_stop);
+    s.ProcessAll();
+    if (s.options.system_bus && !s.system && Clock::now() >= s.next_system_try) s.ConnectSystemBus();
+
+    std::vector<pollfd> fds{{s.event_fd, POLLIN, 0}, {s.listen_fd, POLLIN, 0}};
+    std::vector<sd_bus*> buses = s.Buses();
+    int timeout = 200;
+    for (sd_bus* b : buses) {
+      int events = sd_bus_get_events(b);
+      fds.push_back({sd_bus_get_fd(b), short(events < 0 ? 0 : events), 0});
+      uint64_t usec = UINT64_MAX;
+      if (sd_bus_get_timeout(b, &usec) >= 0) timeout = std::min(timeout, PollTimeoutMs(usec, 200));
+    }
+    int r = ::poll(fds.data(), fds.size(), timeout);
+    if (r < 0 && errno != EINTR) {
+      spdlog::error("bus: poll: {}", std::strerror(errno));
+      return;
+    }
+    if (fds[0].revents & POLLIN) s.DrainQueue();
+    if (fds[1].revents & POLLIN) s.AcceptPeer();
   }
+  s.ProcessAll();  // flush what the last notifications queued
+  s.peers.clear();
+  s.system.reset();
 }
 
-void BusServer::Serve(int conn_fd, const std::function<bool()>& should_stop) {
+void BusServer::NotifyDrift(std::vector<std::string> differences) {
+  impl_->Queue({Impl::Pending::Kind::kDriftSignal, 0, std::move(differences)});
+}
+
+void BusServer::NotifyState(uint64_t generation, std::vector<std::string> drift) {
+  impl_->Queue({Impl::Pending::Kind::kGeneration, generation, {}});
+  impl_->Queue({Impl::Pending::Kind::kDrift, 0, std::move(drift)});
+}
+
+void BusServer::NotifyGeneration(uint64_t generation) {
+  impl_->Queue({Impl::Pending::Kind::kGeneration, generation, {}});
+}
+
+// ---------------------------------------------------------------------------------------
+// Client
+
+struct AgentClient::Conn {
+  BusPtr bus;
+  const char* transport = "";
+  std::string where;
+  const char* destination = nullptr;  // the bus name on the system bus; none peer to peer
+};
+
+AgentClient::AgentClient(std::unique_ptr<Conn> conn) : conn_(std::move(conn)) {}
+AgentClient::~AgentClient() = default;
+AgentClient::AgentClient(AgentClient&&) noexcept = default;
+AgentClient& AgentClient::operator=(AgentClient&&) noexcept = default;
+
+const char* AgentClient::transport() const { return conn_->transport; }
+const std::string& AgentClient::where() const { return conn_->where; }
+
+namespace {
+
+// The system bus, when org.ipo.NetD1 has an owner there.
+Result<BusPtr> ConnectSystem() {
   sd_bus* raw = nullptr;
-  if (sd_bus_new(&raw) < 0) {
-    ::close(conn_fd);
-    return;
-  }
-  BusPtr bus(raw);
-  sd_id128_t id;
-  sd_id128_randomize(&id);
-  if (sd_bus_set_fd(bus.get(), conn_fd, conn_fd) < 0 || sd_bus_set_server(bus.get(), 1, id) < 0 ||
-      sd_bus_add_object_vtable(bus.get(), nullptr, kObjectPath, kInterface, kVtable, &handlers_) < 0 ||
-      sd_bus_start(bus.get()) < 0) {
-    return;  // the bus owns conn_fd now and closes it
-  }
-  // One client at a time, for at most a few seconds: the CLI makes one call and leaves.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!should_stop() && std::chrono::steady_clock::now() < deadline) {
-    int r = sd_bus_process(bus.get(), nullptr);
-    if (r < 0) break;  // the client went away
-    if (r > 0) continue;
-    if (sd_bus_wait(bus.get(), 200000) < 0) break;
-  }
+  int r = sd_bus_open_system(&raw);
+  BusPtr b(raw);
+  if (r < 0) return Status::Unavailable("no system bus (" + Errno(r) + ")");
+  sd_bus_set_method_call_timeout(b.get(), 10000000);
+  BusError error;
+  sd_bus_message* reply_raw = nullptr;
+  r = sd_bus_call_method(b.get(), "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                         "NameHasOwner", error.get(), &reply_raw, "s", kBusName);
+  MessagePtr reply(reply_raw);
+  if (r < 0) return Status::Unavailable("system bus: " + error.message(r));
+  int has = 0;
+  r = sd_bus_message_read(reply.get(), "b", &has);
+  if (r < 0) return Status::Internal("system bus: bad NameHasOwner reply");
+  if (!has) return Status::Unavailable(std::string("system bus: nobody owns ") + kBusName);
+  return b;
 }
 
-Result<std::string> CallGetStatus(const std::string& socket_path) {
-  auto bus = Connect(socket_path);
-  if (!bus.ok()) return bus.status();
+Result<BusPtr> ConnectSocket(const std::string& socket_path) {
+  sd_bus* raw = nullptr;
+  int r = sd_bus_new(&raw);
+  if (r < 0) return Status::Internal("sd_bus_new: " + Errno(r));
+  BusPtr b(raw);
+  std::string address = "unix:path=" + socket_path;
+  r = sd_bus_set_address(b.get(), address.c_str());
+  if (r >= 0) r = sd_bus_start(b.get());
+  if (r < 0) return Status::Unavailable(socket_path + ": the agent does not answer (" + Errno(r) + ")");
+  sd_bus_set_method_call_timeout(b.get(), 10000000);
+  return b;
+}
+
+}  // namespace
+
+Result<AgentClient> AgentClient::Connect(const std::string& socket_path, Via via) {
+  auto conn = std::make_unique<Conn>();
+  std::string system_why;
+  if (via != Via::kSocket) {
+    auto b = ConnectSystem();
+    if (b.ok()) {
+      conn->bus = std::move(*b);
+      conn->transport = "system-bus";
+      conn->where = std::string("system bus name ") + kBusName;
+      conn->destination = kBusName;
+      return AgentClient(std::move(conn));
+    }
+    if (via == Via::kSystemBus) return b.status();
+    system_why = b.status().message();
+  }
+  auto b = ConnectSocket(socket_path);
+  if (!b.ok()) {
+    if (system_why.empty()) return b.status();
+    return Status::Unavailable(b.status().message() + "; " + system_why);
+  }
+  conn->bus = std::move(*b);
+  conn->transport = "socket";
+  conn->where = "socket " + socket_path;
+  return AgentClient(std::move(conn));
+}
+
+namespace {
+
+// Calls `method` (no arguments); maps D-Bus errors to Status codes.
+Result<MessagePtr> Call(sd_bus* bus, const char* destination, const std::string& where, const char* method) {
   BusError error;
   sd_bus_message* raw = nullptr;
-  int r = sd_bus_call_method(bus->get(), nullptr, kObjectPath, kInterface, "GetStatus", error.get(), &raw, "");
+  int r = sd_bus_call_method(bus, destination, kObjectPath, kInterface, method, error.get(), &raw, "");
   MessagePtr reply(raw);
-  if (r < 0) return Status::Unavailable(socket_path + ": GetStatus: " + error.message(r));
+  if (r >= 0) return reply;
+  std::string msg = error.message(r);
+  if (error.has_name(kErrorPolicyRefused)) return Status::InvalidArgument(msg);
+  if (error.has_name(SD_BUS_ERROR_ACCESS_DENIED)) return Status::Permission(where + ": " + method + ": " + msg);
+  return Status::Unavailable(where + ": " + method + ": " + msg);
+}
+
+Result<MessagePtr> GetProperty(sd_bus* bus, const char* destination, const std::string& where, const char* name,
+                               const char* type) {
+  BusError error;
+  sd_bus_message* raw = nullptr;
+  int r = sd_bus_get_property(bus, destination, kObjectPath, kInterface, name, error.get(), &raw, type);
+  MessagePtr reply(raw);
+  if (r < 0) {
+    std::string msg = where + ": property " + name + ": " + error.message(r);
+    if (error.has_name(SD_BUS_ERROR_ACCESS_DENIED)) return Status::Permission(msg);
+    return Status::Unavailable(msg);
+  }
+  return reply;
+}
+
+}  // namespace
+
+Result<std::string> AgentClient::StatusJson() {
+  auto reply = Call(conn_->bus.get(), conn_->destination, conn_->where, "Status");
+  if (!reply.ok()) return reply.status();
   const char* json = nullptr;
-  r = sd_bus_message_read(reply.get(), "s", &json);
-  if (r < 0) return Status::Internal(socket_path + ": GetStatus: bad reply");
+  if (sd_bus_message_read(reply->get(), "s", &json) < 0) return Status::Internal(conn_->where + ": Status: bad reply");
   return std::string(json);
 }
 
-Status CallResync(const std::string& socket_path) {
-  auto bus = Connect(socket_path);
-  if (!bus.ok()) return bus.status();
-  BusError error;
-  sd_bus_message* raw = nullptr;
-  int r = sd_bus_call_method(bus->get(), nullptr, kObjectPath, kInterface, "Resync", error.get(), &raw, "");
-  MessagePtr reply(raw);
-  if (r < 0) return Status::Unavailable(socket_path + ": Resync: " + error.message(r));
-  return Status::Ok();
+Status AgentClient::Reload() {
+  auto reply = Call(conn_->bus.get(), conn_->destination, conn_->where, "Reload");
+  return reply.ok() ? Status::Ok() : reply.status();
+}
+
+Status AgentClient::Resync() {
+  auto reply = Call(conn_->bus.get(), conn_->destination, conn_->where, "Resync");
+  return reply.ok() ? Status::Ok() : reply.status();
+}
+
+Result<uint64_t> AgentClient::Generation() {
+  auto reply = GetProperty(conn_->bus.get(), conn_->destination, conn_->where, "Generation", "t");
+  if (!reply.ok()) return reply.status();
+  uint64_t g = 0;
+  if (sd_bus_message_read(reply->get(), "t", &g) < 0) return Status::Internal(conn_->where + ": Generation: bad reply");
+  return g;
+}
+
+Result<std::vector<std::string>> AgentClient::Drift() {
+  auto reply = GetProperty(conn_->bus.get(), conn_->destination, conn_->where, "Drift", "as");
+  if (!reply.ok()) return reply.status();
+  char** strv = nullptr;
+  if (sd_bus_message_read_strv(reply->get(), &strv) < 0) return Status::Internal(conn_->where + ": Drift: bad reply");
+  std::vector<std::string> out;
+  for (char** p = strv; p && *p; ++p) {
+    out.emplace_back(*p);
+    free(*p);
+  }
+  free(strv);
+  return out;
 }
 
 }  // namespace ipo::bus

@@ -43,12 +43,32 @@ json TablesJson(const nft::Ruleset& rs) {
   return tables;
 }
 
+// The agent's status JSON over D-Bus: the system bus name when it has an owner, else the
+// private socket in run_dir (bus::AgentClient). `via` gets "system-bus" or "socket".
+Result<std::string> AskAgent(const std::string& run_dir, std::string& via) {
+  auto client = bus::AgentClient::Connect(run_dir + "/bus.sock");
+  if (!client.ok()) return client.status();
+  via = client->transport();
+  return client->StatusJson();
+}
+
+// Connects for a method call; prints the error and exits 1 when the agent is unreachable.
+bus::AgentClient ConnectOrExit(const std::string& run_dir) {
+  auto client = bus::AgentClient::Connect(run_dir + "/bus.sock");
+  if (!client.ok()) {
+    std::cerr << "error: " << client.status().message() << "\n";
+    throw CLI::RuntimeError(1);
+  }
+  return std::move(*client);
+}
+
 std::string Pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' '); }
 
 }  // namespace
 
 json CollectStatus(const StatusPaths& paths, int& exit_code) {
   exit_code = 0;
+  std::string via;
   json out;
   auto policy = policy::LoadPolicy(paths.policy);
   if (!policy.ok()) {
@@ -57,12 +77,13 @@ json CollectStatus(const StatusPaths& paths, int& exit_code) {
     return out;
   }
   json agent;
-  auto reply = bus::CallGetStatus(paths.run_dir + "/bus.sock");
+  auto reply = AskAgent(paths.run_dir, via);
   compile::Observed observed;
   if (reply.ok()) {
     agent = json::parse(*reply, nullptr, false);
     observed = ObservedFromJson(agent.value("observed", json::object()));
   } else {
+    via = "state-file";
     state::StateStore store(paths.state_dir);
     auto saved = store.Load();
     if (saved.ok()) {
@@ -112,7 +133,8 @@ json CollectStatus(const StatusPaths& paths, int& exit_code) {
   out["ruleset"] = {{"tables", kernel_tables}};
   out["agent"] = {{"drift_repairs", agent.value("drift_repairs", 0)}, {"syncs", agent.value("syncs", 0)},
                   {"events", agent.value("events", 0)}, {"last_apply", agent.value("last_apply", json::object())},
-                  {"applied_at", agent.value("applied_at", "")}, {"problems", agent.value("problems", json::array())}};
+                  {"applied_at", agent.value("applied_at", "")}, {"problems", agent.value("problems", json::array())},
+                  {"via", via}};
   if (out["health"] != "ok" || !drift.empty()) exit_code = 3;
   return out;
 }
@@ -203,11 +225,28 @@ void RegisterStatusCommands(CLI::App& app) {
   CLI::App* resync = app.add_subcommand("resync", "ask the agent for a full sync with Docker and the kernel now");
   add_paths(resync);
   resync->callback([paths] {
-    Status st = bus::CallResync(paths->run_dir + "/bus.sock");
+    Status st = ConnectOrExit(paths->run_dir).Resync();
     if (!st.ok()) {
       std::cerr << "error: " << st.message() << "\n";
       throw CLI::RuntimeError(1);
     }
+  });
+
+  CLI::App* reload = app.add_subcommand(
+      "reload", "ask the agent to re-read its policy file: a bad one is refused (exit 2), the old rules stay");
+  reload->add_option("--run-dir", paths->run_dir, "the agent's runtime directory")->capture_default_str();
+  reload->callback([paths] {
+    bus::AgentClient client = ConnectOrExit(paths->run_dir);
+    Status st = client.Reload();
+    if (st.code() == Status::Code::kInvalidArgument) {
+      std::cerr << "error: the agent refused the policy, the rules in force stay: " << st.message() << "\n";
+      throw CLI::RuntimeError(2);
+    }
+    if (!st.ok()) {
+      std::cerr << "error: " << st.message() << "\n";
+      throw CLI::RuntimeError(1);
+    }
+    std::cout << "policy accepted by the agent (" << client.where() << "); the reconcile loop applies it\n";
   });
 }
 

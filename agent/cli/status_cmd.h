@@ -19,7 +19,8 @@ struct StatusPaths {
   std::string state_dir = "/var/lib/ipo-netd";
 };
 
-// Adds `status`, `check` and `resync`.
+// Adds `status`, `check`, `resync` and `reload` (docs/dbus.md: the agent is reached on the
+// system bus name org.ipo.NetD1 when it has an owner, else on <run-dir>/bus.sock).
 void RegisterStatusCommands(CLI::App& app);
 
 // The status document (docs/status.md); `exit_code` gets 0 or 3.

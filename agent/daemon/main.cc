@@ -105,13 +105,27 @@ int Run(const Options& opt) {
 
   ipo::daemon::WorkQueue queue;
   std::atomic<bool> stopping{false};
-  auto bus = ipo::bus::BusServer::Listen(opt.run_dir + "/bus.sock",
-                                         {[&] { return reconciler.StatusJson().dump(); },
-                                          [&] { queue.Push({WorkItem::Kind::kResync, {}, ""}); }});
+  // D-Bus API (docs/dbus.md): org.ipo.NetD1 on the system bus when there is one, and the
+  // same object on <run-dir>/bus.sock. Reload validates here and queues the swap.
+  auto bus = ipo::bus::BusServer::Listen(
+      {.socket_path = opt.run_dir + "/bus.sock"},
+      {.status = [&] { return reconciler.StatusJson().dump(); },
+       .reload = [&]() -> ipo::Status {
+         auto fresh = ipo::policy::LoadPolicy(opt.policy);
+         if (!fresh.ok()) return ipo::Status::InvalidArgument(fresh.status().message());
+         queue.Push({WorkItem::Kind::kReload, {}, ""});
+         return ipo::Status::Ok();
+       },
+       .resync = [&] { queue.Push({WorkItem::Kind::kResync, {}, ""}); }});
   if (!bus.ok()) {
     spdlog::error("control socket: {}", bus.status().message());
     return 1;
   }
+  auto publish_bus_state = [&] {
+    nlohmann::json s = reconciler.StatusJson();
+    (*bus)->NotifyState(s.value("generation", uint64_t{0}), s.value("agent_drift", std::vector<std::string>{}));
+  };
+  publish_bus_state();
   std::thread bus_thread([&] { (*bus)->Run([&] { return stopping.load(); }); });
   ipo::daemon::EventPump pump(**docker, queue, reconciler.last_event_nano());
   std::thread pump_thread([&] { pump.Run(); });
@@ -178,9 +192,11 @@ int Run(const Options& opt) {
     }
     if (std::chrono::steady_clock::now() >= next_drift_check) {
       auto drift = reconciler.CheckDrift(/*repair=*/true);
+      if (drift.ok() && !drift->empty()) (*bus)->NotifyDrift(*drift);
       if (!drift.ok()) spdlog::warn("drift check: {}", drift.status().message());
       next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);
     }
+    publish_bus_state();
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   }
   spdlog::info("stopping; the ruleset stays in force");
