@@ -4,7 +4,10 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <sys/utsname.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -65,10 +68,11 @@ uint32_t NftByteOrder(const std::vector<Type>& types) {
 // ---- batch building --------------------------------------------------------------------
 
 void AddTableMessage(NetlinkBatch& b, uint16_t msg, Family f, const std::string& name,
-                     const char* verb) {
+                     const char* verb, uint32_t table_flags = 0) {
   TablePtr t(nftnl_table_alloc());
   nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, Nfproto(f));
   nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name.c_str());
+  if (msg == NFT_MSG_NEWTABLE) nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, table_flags);
   uint16_t flags = msg == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0;
   b.Add(msg, Nfproto(f), flags, std::string(verb) + " table " + TableName(f, name),
         [&t](struct nlmsghdr* nlh) { nftnl_table_nlmsg_build_payload(nlh, t.get()); });
@@ -290,22 +294,83 @@ Result<Set> ParseSetDefinition(const nftnl_set* s) {
 
 }  // namespace
 
-NetlinkBackend::NetlinkBackend(std::unique_ptr<MnlSocket> sock)
-    : sock_(std::move(sock)), seq_(static_cast<uint32_t>(time(nullptr))) {}
+NetlinkBackend::NetlinkBackend(std::unique_ptr<MnlSocket> sock, bool claim)
+    : sock_(std::move(sock)), seq_(static_cast<uint32_t>(time(nullptr))), claim_(claim) {}
 
-Result<std::unique_ptr<NetlinkBackend>> NetlinkBackend::Create() {
+Result<std::unique_ptr<NetlinkBackend>> NetlinkBackend::Create(bool claim_tables) {
   auto sock = MnlSocket::Open();
   if (!sock.ok()) return sock.status();
-  return std::unique_ptr<NetlinkBackend>(new NetlinkBackend(std::move(*sock)));
+  return std::unique_ptr<NetlinkBackend>(new NetlinkBackend(std::move(*sock), claim_tables));
+}
+
+bool NetlinkBackend::KernelCanClaim() {
+  struct utsname u{};
+  if (uname(&u) != 0) return false;
+  int major = 0, minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 6 || (major == 6 && minor >= 9);
+}
+
+Result<std::map<std::pair<uint16_t, std::string>, NetlinkBackend::TableInfo>> NetlinkBackend::ListTables() {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NLM_F_DUMP, NextSeq());
+  std::map<std::pair<uint16_t, std::string>, TableInfo> out;
+  IPO_RETURN_IF_ERROR(sock_->Request(nlh, true, [&](const struct nlmsghdr* m) {
+    TablePtr t(nftnl_table_alloc());
+    if (nftnl_table_nlmsg_parse(m, t.get()) < 0) return MNL_CB_ERROR;
+    TableInfo info;
+    info.flags = nftnl_table_get_u32(t.get(), NFTNL_TABLE_FLAGS);
+    if (nftnl_table_is_set(t.get(), NFTNL_TABLE_OWNER)) info.owner = nftnl_table_get_u32(t.get(), NFTNL_TABLE_OWNER);
+    out.emplace(std::pair{static_cast<uint16_t>(nftnl_table_get_u32(t.get(), NFTNL_TABLE_FAMILY)),
+                          std::string(nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME))},
+                info);
+    return MNL_CB_OK;
+  }).WithContext("list tables"));
+  return out;
 }
 
 Status NetlinkBackend::ReplaceTables(const Ruleset& desired, bool check_only) {
+  Status st = ReplaceTablesOnce(desired, check_only);
+  // A table that appeared or vanished between the listing and the batch: list again.
+  if (st.code() == Status::Code::kNotFound || st.message().find("File exists") != std::string::npos)
+    st = ReplaceTablesOnce(desired, check_only);
+  return st;
+}
+
+Status NetlinkBackend::ReplaceTablesOnce(const Ruleset& given, bool check_only) {
+  auto existing = ListTables();
+  if (!existing.ok()) return existing.status();
+  const uint32_t new_flags = claim_ ? kTableFlagOwner | kTableFlagPersist : 0;
+  Ruleset renamed;  // check_only copies of tables another socket owns
+  const Ruleset* desired = &given;
   NetlinkBatch b(seq_);
-  uint32_t set_id = 1;
-  for (const Table& t : desired.tables) {
-    AddTableMessage(b, NFT_MSG_NEWTABLE, t.family, t.name, "add");
+  // Tables and how they are (re)created: delete the current one (whatever its flags; a
+  // table this socket owns, an orphaned persistent one or an unowned one), then add it.
+  for (const Table& t : given.tables) {
+    auto it = existing->find({Nfproto(t.family), t.name});
+    if (it == existing->end()) continue;
+    const TableInfo& info = it->second;
+    bool foreign_owner = (info.flags & kTableFlagOwner) && info.owner && *info.owner != sock_->portid();
+    if (foreign_owner && !check_only) {
+      return Status::Permission("table " + TableName(t.family, t.name) + " is owned by netlink port " +
+                                std::to_string(*info.owner) + " (another ipo-netd?); it cannot be replaced");
+    }
+    if (foreign_owner) {  // validate a renamed copy instead; never committed
+      if (desired == &given) renamed = given;
+      desired = &renamed;
+      for (Table& r : renamed.tables)
+        if (r.family == t.family && r.name == t.name) r.name += "_check";
+      continue;
+    }
+    if ((info.flags & kTableFlagPersist) && !(info.flags & kTableFlagOwner) && claim_) {
+      // An orphaned persistent table (the previous agent died): claim it, then replace it.
+      AddTableMessage(b, NFT_MSG_NEWTABLE, t.family, t.name, "claim", new_flags);
+    }
     AddTableMessage(b, NFT_MSG_DELTABLE, t.family, t.name, "delete");
-    AddTableMessage(b, NFT_MSG_NEWTABLE, t.family, t.name, "add");
+  }
+  uint32_t set_id = 1;
+  for (const Table& t : desired->tables) {
+    AddTableMessage(b, NFT_MSG_NEWTABLE, t.family, t.name, "add", new_flags);
     EncodeContext ctx{&t, {}};
     for (const Set& s : t.sets) {
       ctx.set_ids[s.name] = set_id;
@@ -321,7 +386,7 @@ Status NetlinkBackend::ReplaceTables(const Ruleset& desired, bool check_only) {
   seq_ = b.next_seq();
   IPO_RETURN_IF_ERROR(b.Send(*sock_, check_only));
   if (!check_only) {
-    for (const Table& t : desired.tables) {
+    for (const Table& t : given.tables) {
       ForgetTable(t.family, t.name);
       for (const Set& s : t.sets) {
         Set def = s;
@@ -395,13 +460,15 @@ Status NetlinkBackend::UpdateElements(const std::vector<ElementChange>& changes)
 
 Status NetlinkBackend::DeleteTables(const std::vector<TableRef>& tables) {
   if (tables.empty()) return Status::Ok();
+  auto existing = ListTables();
+  if (!existing.ok()) return existing.status();
   NetlinkBatch b(seq_);
   for (const TableRef& t : tables) {
-    // "add" first so that deleting an absent table is not an error.
-    AddTableMessage(b, NFT_MSG_NEWTABLE, t.family, t.name, "add");
-    AddTableMessage(b, NFT_MSG_DELTABLE, t.family, t.name, "delete");
     ForgetTable(t.family, t.name);
+    if (existing->count({Nfproto(t.family), t.name}) == 0) continue;  // absent: nothing to do
+    AddTableMessage(b, NFT_MSG_DELTABLE, t.family, t.name, "delete");
   }
+  if (b.message_count() == 0) return Status::Ok();
   seq_ = b.next_seq();
   return b.Send(*sock_, false);
 }
@@ -445,21 +512,12 @@ Result<Ruleset> NetlinkBackend::ReadTablesOnce(const std::vector<TableRef>& refs
   };
 
   // Which of the tables exist.
-  std::set<std::pair<uint16_t, std::string>> present;
-  {
-    struct nlmsghdr* nlh = header(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NLM_F_DUMP);
-    IPO_RETURN_IF_ERROR(sock_->Request(nlh, true, [&](const struct nlmsghdr* m) {
-      TablePtr t(nftnl_table_alloc());
-      if (nftnl_table_nlmsg_parse(m, t.get()) < 0) return MNL_CB_ERROR;
-      present.emplace(static_cast<uint16_t>(nftnl_table_get_u32(t.get(), NFTNL_TABLE_FAMILY)),
-                      nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME));
-      return MNL_CB_OK;
-    }).WithContext("list tables"));
-  }
+  auto present = ListTables();
+  if (!present.ok()) return present.status();
 
   Ruleset out;
   for (const TableRef& ref : refs) {
-    if (present.count({Nfproto(ref.family), ref.name}) == 0) continue;
+    if (present->count({Nfproto(ref.family), ref.name}) == 0) continue;
     const std::string where = "table " + TableName(ref.family, ref.name);
     Table table;
     table.family = ref.family;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -25,7 +26,20 @@ namespace ipo::nft {
 class NetlinkBackend final : public NftBackend {
  public:
   // Opens the netlink socket. Error when netfilter netlink is not available.
-  static Result<std::unique_ptr<NetlinkBackend>> Create();
+  // With claim_tables, every table it creates carries the owner and persist flags
+  // (kernel >= 6.9): only this socket may change them, `nft flush ruleset` skips them, and
+  // when the socket closes (the agent stops or dies) they stay in force, orphaned, until the
+  // next agent claims them again. Without it, tables are created plain (and an orphaned
+  // persistent one is replaced by a plain one).
+  static Result<std::unique_ptr<NetlinkBackend>> Create(bool claim_tables = false);
+  // True when the running kernel has NFT_TABLE_F_PERSIST (Linux 6.9), without which an
+  // owned table would vanish with its owner: claiming is only safe with it.
+  static bool KernelCanClaim();
+
+  // The netlink port id of this backend's socket: the nlmsg_pid of the notifications its
+  // batches cause (see nft/nft_monitor.h).
+  uint32_t portid() const { return sock_->portid(); }
+  bool claims_tables() const { return claim_; }
 
   Status ReplaceTables(const Ruleset& desired, bool check_only) override;
   Status UpdateElements(const std::vector<ElementChange>& changes) override;
@@ -35,7 +49,19 @@ class NetlinkBackend final : public NftBackend {
  private:
   using SetKey = std::tuple<Family, std::string, std::string>;  // family, table, set
 
-  explicit NetlinkBackend(std::unique_ptr<MnlSocket> sock);
+  // NFT_TABLE_F_OWNER (Linux 5.12) and NFT_TABLE_F_PERSIST (Linux 6.9); older uapi headers
+  // lack the latter.
+  static constexpr uint32_t kTableFlagOwner = 0x2;
+  static constexpr uint32_t kTableFlagPersist = 0x4;
+  struct TableInfo {
+    uint32_t flags = 0;
+    std::optional<uint32_t> owner;  // netlink port id of the owning socket
+  };
+
+  NetlinkBackend(std::unique_ptr<MnlSocket> sock, bool claim);
+  // Every table in the kernel (all families) with its flags and owner.
+  Result<std::map<std::pair<uint16_t, std::string>, TableInfo>> ListTables();
+  Status ReplaceTablesOnce(const Ruleset& desired, bool check_only);
   uint32_t NextSeq() { return seq_++; }
   // The definition (no elements) of a set, from the cache or one NFT_MSG_GETSET.
   Result<const Set*> SetDefinition(Family family, const std::string& table, const std::string& set);
@@ -49,6 +75,7 @@ class NetlinkBackend final : public NftBackend {
   uint32_t seq_;
   // Set definitions this backend wrote or read, so an element update needs no round trip.
   std::map<SetKey, Set> set_defs_;
+  bool claim_;
 };
 
 }  // namespace ipo::nft

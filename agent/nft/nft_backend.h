@@ -26,10 +26,10 @@ class NftBackend {
  public:
   virtual ~NftBackend() = default;
 
-  // Replaces each table of `desired` in one batch: for each table "add table" (so the delete
-  // cannot fail when it is absent), "delete table", then the table with all its sets,
-  // elements, chains and rules. With check_only the batch is sent without its commit
-  // (the kernel validates it and discards it) and nothing changes.
+  // Replaces each table of `desired` in one batch: for each table that exists "delete
+  // table", then the table with all its sets, elements, chains and rules. With check_only
+  // the batch is sent without its commit (the kernel validates it and discards it) and
+  // nothing changes.
   // On error the kernel state is unchanged and the message names the object that failed.
   virtual Status ReplaceTables(const Ruleset& desired, bool check_only) = 0;
 
