@@ -473,6 +473,13 @@ ipo_lab_host_power_off() {
   rm -f "$IPO_LAB_DOCKER_SOCK" "$IPO_LAB_DOCKER_DIR/docker.sock" "$IPO_LAB_DOCKER_DIR/dockerd.pid" \
     "$IPO_LAB_NETD_PID" "$IPO_LAB_HOSTSVC_PID"
   if ipo_lab_ns_exists ipo-host; then ip netns del ipo-host; fi
+  # The kernel destroys the namespace (and the veth ends in the clients) asynchronously.
+  local ns
+  for ns in ipo-wan ipo-lan-ok ipo-lan-deny; do
+    ipo_lab_ns_exists "$ns" || continue
+    ipo_wait_for 20 bash -c '! ip -n "$0" link show eth0 >/dev/null 2>&1' "$ns" ||
+      ipo_die "the server's old links in $ns did not go away"
+  done
 }
 
 # ipo_lab_host_power_on_net: recreate the ipo-host namespace and re-plumb it to the client
@@ -481,4 +488,44 @@ ipo_lab_host_power_on_net() {
   ip netns add ipo-host
   ip -n ipo-host link set lo up
   ipo_lab_net_plumb
+}
+
+# ipo_lab_dockerd_start_native: start the lab's dockerd in ipo-host like
+#   ipo_lab_dockerd_start, but WITHOUT the --iptables=false/--ip6tables=false/--ip-masq=false
+#   flags: Docker's own iptables handling is whatever $IPO_LAB_DOCKER_DIR/daemon.json says
+#   (default on), as on a host before the agent is installed. Waits until the API answers.
+ipo_lab_dockerd_start_native() {
+  local dir=$IPO_LAB_DOCKER_DIR
+  mkdir -p "$IPO_LAB_DOCKER_DATA" "$dir/exec"
+  [[ -f $dir/daemon.json ]] || printf '{"deprecated-key-path": "%s/key.json"}\n' "$dir" >"$dir/daemon.json"
+  ipo_lab_unlocked nsenter --net=/run/netns/ipo-host -- "$IPO_DOCKERD" \
+    --config-file "$dir/daemon.json" \
+    --data-root "$IPO_LAB_DOCKER_DATA" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
+    -H "unix://$dir/docker.sock" -H "unix://$IPO_LAB_DOCKER_SOCK" --cgroup-parent ipo-lab \
+    </dev/null >>"$dir/dockerd.log" 2>&1 &
+  local pid=$! deadline=$((SECONDS + 60))
+  until curl -sf --unix-socket "$dir/docker.sock" http://docker/_ping >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      tail -20 "$dir/dockerd.log" >&2
+      ipo_die "dockerd (native iptables) in ipo-host did not come up (see $dir/dockerd.log)"
+    fi
+    sleep 0.1
+  done
+}
+
+# ipo_lab_dockerd_restart_native: what `systemctl restart docker` does to the lab's dockerd:
+#   SIGTERM, wait (<= 20 s) for it to exit (with live-restore the containers keep running;
+#   their shims are left alone), then ipo_lab_dockerd_start_native.
+ipo_lab_dockerd_restart_native() {
+  local pid i
+  if [[ -f $IPO_LAB_DOCKER_DIR/dockerd.pid ]]; then
+    pid=$(<"$IPO_LAB_DOCKER_DIR/dockerd.pid")
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && ipo_die "dockerd $pid did not stop within 20 s"
+  fi
+  ipo_lab_dockerd_start_native
 }

@@ -25,14 +25,15 @@
 # namespace's links being re-plumbed); container sources via /proc/PID/ns/net (the pid is
 # re-resolved when the container restarts).
 # Files under DIR: run (exists while running), pids, rows/KEY (current target host|port),
-#   log/KEY (one line per attempt: "EPOCH_MS ok|no CODE"), successes.log (evidence lines).
+#   log/KEY (one line per attempt: "EPOCH_MS ok|no CODE", the time the attempt started),
+#   successes.log (evidence lines).
 # Not thread safe per DIR; several DIRs can run at once.
 # REQUIRES: ipo_lab.sh sourced (ipo_lab_matrix_rows, ipo_lab_docker); root; curl, nsenter.
 
-IPO_LAB_PROBER_CONNECT_TIMEOUT=${IPO_LAB_PROBER_CONNECT_TIMEOUT:-0.3}
-IPO_LAB_PROBER_MAX_TIME=${IPO_LAB_PROBER_MAX_TIME:-0.6}
+IPO_LAB_PROBER_CONNECT_TIMEOUT=${IPO_LAB_PROBER_CONNECT_TIMEOUT:-0.25}
+IPO_LAB_PROBER_MAX_TIME=${IPO_LAB_PROBER_MAX_TIME:-0.5}
 # Pause between two attempts of one path (seconds).
-IPO_LAB_PROBER_PAUSE=${IPO_LAB_PROBER_PAUSE:-0.15}
+IPO_LAB_PROBER_PAUSE=${IPO_LAB_PROBER_PAUSE:-0.05}
 
 # _ipo_lab_prober_key FROM LABEL PORT: a file-name-safe key for one path.
 _ipo_lab_prober_key() {
@@ -126,8 +127,9 @@ _ipo_lab_prober_loop() {
         continue
       fi
     fi
+    now=${EPOCHREALTIME/./}
+    now=${now:0:-3}
     result=$(_ipo_lab_prober_attempt "$netns" "$url")
-    now=$(date +%s%3N)
     printf '%s %s\n' "$now" "$result" >>"$log"
     if [[ $result == ok* ]]; then
       printf '%s %s %s -> %s (%s)\n' "$(date -u +%H:%M:%S.%3N)" "$result" "$from" "$url" "$label" >>"$dir/successes.log"

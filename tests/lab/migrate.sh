@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Test: the live migration of scripts/install-agent (--migrate-only) from Docker's own
+# iptables handling to the agent, in the lab. dockerd runs in ipo-host WITH iptables on (its
+# daemon.json has no iptables key), the containers are published with -p (docker_a
+# 8080:8080, docker_b 3316:3316, docker_c 80:80, restart policy always), so Docker's own
+# DOCKER/DOCKER-USER/DOCKER-ISOLATION chains, its FORWARD policy DROP and its nat rules are
+# in the ipo-host namespace. The prober hammers every forbidden path from the start:
+# successes BEFORE the agent's ruleset is in force are Docker's own holes (printed as the
+# baseline); from the moment `ipo-netctl restore` has put the agent's ruleset in force
+# (boot-restore.json written) to the end, 0 forbidden connections may succeed. Afterwards
+# Docker's chains and rules are gone, daemon.json says iptables=false, a Docker restart does
+# not bring them back, and the matrix holds (plus the -p host ports closed to WAN).
+# Internal hook modes (used by the migration's --agent-start/--docker-restart):
+#   migrate.sh --hook-agent-start | --hook-docker-restart
+set -Eeuo pipefail
+# shellcheck source=tests/lab/lab_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh"
+
+SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
+PROBE_DIR=
+
+# docker_chains: Docker's chains in ipo-host (iptables and ip6tables, filter and nat).
+docker_chains() {
+  local tool table
+  for tool in iptables ip6tables; do
+    for table in filter nat; do
+      ip netns exec ipo-host "$tool" -t "$table" -S 2>/dev/null | awk -v t="$tool/$table" '$1 == "-N" && $2 ~ /^DOCKER/ {print t ":" $2}'
+    done
+  done
+}
+
+# docker_rules: every iptables rule in ipo-host that mentions DOCKER or docker0.
+docker_rules() {
+  local tool table
+  for tool in iptables ip6tables; do
+    for table in filter nat; do
+      ip netns exec ipo-host "$tool" -t "$table" -S 2>/dev/null | grep -E 'DOCKER|docker0|br-' | sed "s|^|$tool/$table: |" || true
+    done
+  done
+}
+
+# finish: EXIT trap: stop the prober, then the harness's finish.
+finish() {
+  local rc=$?
+  [[ -n $PROBE_DIR ]] && ipo_lab_prober_kill "$PROBE_DIR"
+  set +e
+  (exit "$rc")
+  lab_test_finish
+}
+
+main() {
+  lab_test_begin --no-agent
+  trap finish EXIT
+  # dockerd as a host looks before the agent: Docker's own iptables on.
+  ipo_lab_docker rm -f docker_a docker_b docker_c >/dev/null
+  ipo_lab_dockerd_stop
+  printf '{"deprecated-key-path": "%s/key.json"}\n' "$IPO_LAB_DOCKER_DIR" >"$IPO_LAB_DOCKER_DIR/daemon.json"
+  ipo_lab_dockerd_start_native
+  ipo_lab_container_run docker_a 8080 docker_a -p 8080:8080 --restart always
+  ipo_lab_container_run docker_b 3316 docker_b -p 3316:3316 --restart always
+  ipo_lab_container_run docker_c 80 docker_c -p 80:80 --restart always
+  echo "=== Docker's own rules in ipo-host before the migration:"
+  ip netns exec ipo-host iptables -S
+  ip netns exec ipo-host iptables -t nat -S
+  ip netns exec ipo-host nft list tables
+  lab_test_check "Docker made its chains (iptables on)" test -n "$(docker_chains)"
+  lab_test_check "Docker set FORWARD policy DROP" bash -c 'ip netns exec ipo-host iptables -S FORWARD | grep -q "^-P FORWARD DROP"'
+
+  lab_test_check "prober counts a success on an allowed path" ipo_lab_prober_selftest
+  PROBE_DIR=$(mktemp -d /tmp/ipo-migrate-prober.XXXXXX)
+  local n
+  n=$(ipo_lab_prober_start "$PROBE_DIR" forbidden ipo-wan ipo-lan-deny docker_a docker_b docker_c)
+  ipo_info "prober: $n forbidden paths"
+  sleep 4
+
+  local netctl t0 rc=0
+  netctl=$(ipo_lab_agent_bin ipo-netctl)
+  t0=$SECONDS
+  "$IPO_SRC/scripts/install-agent" --migrate-only --netns ipo-host \
+    --docker-host "unix://$IPO_LAB_DOCKER_SOCK" --daemon-json "$IPO_LAB_DOCKER_DIR/daemon.json" \
+    --policy "$IPO_LAB_POLICY" --state-dir "$IPO_LAB_NETD_STATE" --run-dir "$IPO_LAB_NETD_RUN" \
+    --netctl "$netctl" --wait 90 \
+    --agent-start "bash '$SELF' --hook-agent-start" \
+    --docker-restart "bash '$SELF' --hook-docker-restart" || rc=$?
+  ipo_info "migration took $((SECONDS - t0)) s (exit $rc)"
+  lab_test_check "install-agent --migrate-only succeeded" test "$rc" -eq 0
+  rm -f "$IPO_LAB_RUN/no-agent"
+  sleep 3
+
+  echo "=== forbidden paths during the whole test (attempts, successes):"
+  ipo_lab_prober_stop "$PROBE_DIR"
+  local restored_ms total after before
+  if [[ -f $IPO_LAB_NETD_RUN/boot-restore.json ]]; then
+    restored_ms=$(date -r "$IPO_LAB_NETD_RUN/boot-restore.json" +%s%3N)
+  else
+    restored_ms=0
+    lab_test_fail "no boot-restore.json: the migration did not run ipo-netctl restore"
+  fi
+  total=$(ipo_lab_prober_successes "$PROBE_DIR")
+  after=$(ipo_lab_prober_since "$PROBE_DIR" "$restored_ms")
+  before=$((total - after))
+  ipo_info "forbidden successes before the agent's ruleset was in force (Docker's own holes): $before; after: $after"
+  if ((after > 0)); then
+    tail -n 40 "$PROBE_DIR/successes.log"
+  fi
+  lab_test_check "0 forbidden successes from the restore on (got $after)" test "$after" -eq 0
+  lab_test_check "the prober made attempts after the restore" \
+    test "$(cat "$PROBE_DIR"/log/* | awk -v t="$restored_ms" '$1 >= t' | wc -l)" -gt 100
+  rm -rf "$PROBE_DIR"
+  PROBE_DIR=
+
+  echo "=== iptables in ipo-host after the migration:"
+  ip netns exec ipo-host iptables -S 2>&1 || true
+  ip netns exec ipo-host iptables -t nat -S 2>&1 || true
+  ip netns exec ipo-host nft list tables
+  lab_test_check "no Docker chain left" test -z "$(docker_chains)"
+  lab_test_check "no Docker rule left" test -z "$(docker_rules)"
+  lab_test_check "daemon.json: iptables false, other keys kept" \
+    jq -e '.iptables == false and .ip6tables == false and has("deprecated-key-path")' "$IPO_LAB_DOCKER_DIR/daemon.json"
+  lab_test_mark
+  ipo_lab_dockerd_restart_native
+  ipo_lab_containers_ensure_running
+  lab_test_converge "Docker restarted once more after the migration" 60
+  lab_test_check "Docker's chains did not come back after another restart" test -z "$(docker_chains)"
+  local extra=() fam hw
+  for fam in 4 6; do
+    if [[ $fam == 4 ]]; then hw=$IPO_LAB_HOST_WAN4; else hw=$IPO_LAB_HOST_WAN6; fi
+    extra+=("ipo-wan|v$fam host-wan proxy|$hw|3316|closed")
+  done
+  lab_test_matrix "after the migration" "${extra[@]}"
+}
+
+case ${1:-} in
+  --hook-agent-start) ipo_lab_agent_start ;;
+  --hook-docker-restart) ipo_lab_dockerd_restart_native ;;
+  *) main "$@" ;;
+esac
