@@ -9,6 +9,7 @@
 #include "compile/drift.h"
 #include "nft/netlink_backend.h"
 #include "policy/policy.h"
+#include "restore/boot_restore.h"
 #include "state/state_store.h"
 
 namespace ipo::cli {
@@ -134,7 +135,18 @@ json CollectStatus(const StatusPaths& paths, int& exit_code) {
   out["agent"] = {{"drift_repairs", agent.value("drift_repairs", 0)}, {"syncs", agent.value("syncs", 0)},
                   {"events", agent.value("events", 0)}, {"last_apply", agent.value("last_apply", json::object())},
                   {"applied_at", agent.value("applied_at", "")}, {"problems", agent.value("problems", json::array())},
+                  {"last_repair", agent.value("last_repair", json())},
+                  {"tamper_notices", agent.value("tamper_notices", 0)},
+                  {"protection", agent.value("protection", json::object())},
+                  {"state_save", agent.value("state_save", json::object())},
                   {"via", via}};
+  // This boot's restore record: the agent's copy, or the file when the agent is down.
+  json boot = agent.value("boot_restore", json());
+  if (boot.is_null()) {
+    auto rec = restore::ReadRecord(paths.run_dir);
+    boot = rec.ok() ? *rec : json{{"result", "none"}, {"detail", rec.status().message()}};
+  }
+  out["boot_restore"] = boot;
   if (out["health"] != "ok" || !drift.empty()) exit_code = 3;
   return out;
 }
@@ -152,6 +164,28 @@ std::string FormatStatus(const json& s) {
   o << Pad("docker", 10) << (d.value("connected", false) ? "connected" : "not connected");
   if (!d.value("detail", "").empty()) o << " (" << d.value("detail", "") << ")";
   o << "\n" << Pad("event", 10) << s["last_event"].value("event", std::string("none")) << "\n";
+  if (s.contains("boot_restore")) {
+    const json& b = s["boot_restore"];
+    o << Pad("boot", 10) << b.value("result", "none") << ": " << b.value("detail", "");
+    if (!b.value("at", "").empty()) o << " (at " << b.value("at", "") << ")";
+    o << "\n";
+  }
+  if (s.contains("agent")) {
+    const json& a = s["agent"];
+    const json& p = a.value("protection", json::object());
+    if (!p.empty()) {
+      o << Pad("tables", 10) << "claim " << p.value("claim", "?") << "; repair on notification "
+        << (p.value("monitor", false) ? "on" : "off") << "\n";
+    }
+    o << Pad("repairs", 10) << a.value("drift_repairs", 0) << " (foreign changes seen: " << a.value("tamper_notices", 0)
+      << ")";
+    const json& r = a.value("last_repair", json());
+    if (r.is_object()) {
+      o << "; last " << r.value("at", "") << " after \"" << r.value("trigger", "") << "\", " << r.value("differences", 0)
+        << " difference(s) repaired in " << r.value("ms", 0.0) << " ms";
+    }
+    o << "\n";
+  }
   o << Pad("ruleset", 10) << (s["drift"].get<bool>() ? "DRIFT: the kernel differs from the policy" : "in force, no drift")
     << "\n";
   for (const auto& t : s["ruleset"]["tables"]) {

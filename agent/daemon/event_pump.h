@@ -21,10 +21,12 @@
 namespace ipo::daemon {
 
 struct WorkItem {
-  enum class Kind { kEvent, kConnected, kDisconnected, kResync, kReload, kStop };
+  // kTamper: someone else changed the agent's tables (nft/nft_monitor.h).
+  enum class Kind { kEvent, kConnected, kDisconnected, kResync, kReload, kStop, kTamper };
   Kind kind = Kind::kResync;
   docker::Event event;  // kEvent
-  std::string detail;   // kConnected: API version; kDisconnected: why
+  std::string detail;   // kConnected: API version; kDisconnected, kTamper: what happened
+  std::chrono::steady_clock::time_point at{};  // kTamper: when it was noticed
 };
 
 class WorkQueue {

@@ -2,9 +2,14 @@
 // nftables ruleset that isolates them in force, following Docker's events.
 //
 // Start-up: validate the policy (an invalid one is refused: exit 2, nothing touched),
-// restore the last applied ruleset from the state directory, tell systemd READY=1, then
-// follow Docker. Stopping leaves the ruleset in force: the firewall does not depend on the
-// agent running.
+// restore the last applied ruleset from the state directory (claiming the tables with the
+// owner+persist flags where the kernel has them), then follow Docker; systemd hears READY=1
+// after the first full sync with Docker. Stopping leaves the ruleset in force: the firewall
+// does not depend on the agent running.
+//
+// Self-healing: a monitor thread follows the kernel's nftables notifications; a change to
+// the agent's tables made by anyone else is repaired at once (read back, re-applied in one
+// batch, read back again) and counted. A periodic drift check backs it up.
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
@@ -15,6 +20,7 @@
 #include <ctime>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <set>
 #include <thread>
 
 #include "bus/bus.h"
@@ -22,6 +28,8 @@
 #include "daemon/reconciler.h"
 #include "docker/docker_client.h"
 #include "nft/netlink_backend.h"
+#include "nft/nft_monitor.h"
+#include "restore/boot_restore.h"
 
 namespace {
 
@@ -35,8 +43,38 @@ struct Options {
   std::string run_dir = "/run/ipo-netd";
   int drift_interval_s = 10;
   std::string log_level = "info";
+  std::string claim_tables = "auto";
+  bool no_monitor = false;
   bool check = false;
 };
+
+// Follows the kernel's nftables notifications and queues a kTamper item for every change to
+// an owned table that another netlink socket made (or when notifications were lost).
+void MonitorLoop(ipo::nft::NftMonitor& monitor, uint32_t own_portid, ipo::daemon::WorkQueue& queue,
+                 const std::atomic<bool>& stopping) {
+  std::set<std::pair<uint8_t, std::string>> owned;
+  for (const auto& [family, name] : ipo::compile::OwnedTables()) owned.emplace(static_cast<uint8_t>(family), name);
+  while (!stopping) {
+    auto changes = monitor.Poll(200ms);
+    if (!changes.ok()) {
+      spdlog::error("nftables monitor: {}; relying on the periodic drift check", changes.status().message());
+      return;
+    }
+    for (const auto& c : *changes) {
+      if (!c.overrun && (c.portid == own_portid || owned.count({c.family, c.table}) == 0)) continue;
+      spdlog::warn("foreign change to the agent's tables: {}", c.ToString());
+      queue.Push({WorkItem::Kind::kTamper, {}, c.ToString(), std::chrono::steady_clock::now()});
+    }
+  }
+}
+
+// Whether to claim the tables, and the status text saying so.
+std::pair<bool, std::string> ClaimDecision(const std::string& mode) {
+  if (mode == "off") return {false, "off (--claim-tables off)"};
+  bool can = ipo::nft::NetlinkBackend::KernelCanClaim();
+  if (mode == "on" || can) return {true, "owner+persist"};
+  return {false, "off (the kernel lacks persistent owned tables, Linux 6.9; repair by notification instead)"};
+}
 
 int64_t NowNano() {
   timespec ts{};
@@ -64,7 +102,8 @@ int Run(const Options& opt) {
     spdlog::error("refusing to start: {}", policy.status().message());
     return 2;
   }
-  auto nft = ipo::nft::NetlinkBackend::Create();
+  auto [claim, claim_text] = ClaimDecision(opt.claim_tables);
+  auto nft = ipo::nft::NetlinkBackend::Create(claim && !opt.check);
   if (!nft.ok()) {
     spdlog::error("netlink: {}", nft.status().message());
     return 1;
@@ -99,9 +138,24 @@ int Run(const Options& opt) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ipo::daemon::Reconciler reconciler(*policy, **docker, **nft, store);
+  auto boot = ipo::restore::ReadRecord(opt.run_dir);
+  reconciler.SetBootRestore(boot.ok() ? *boot
+                                      : nlohmann::json{{"result", "none"}, {"detail", boot.status().message()}});
+  std::unique_ptr<ipo::nft::NftMonitor> monitor;
+  if (!opt.no_monitor) {
+    auto m = ipo::nft::NftMonitor::Open();
+    if (m.ok()) {
+      monitor = std::move(*m);
+    } else {
+      spdlog::warn("nftables notifications unavailable ({}); relying on the periodic drift check",
+                   m.status().message());
+    }
+  }
+  reconciler.SetProtection(claim_text, monitor != nullptr);
+  spdlog::info("tables: claim {}; repair on notification {}", claim_text, monitor ? "on" : "off");
   ipo::Status restored = reconciler.Restore();
   if (!restored.ok()) spdlog::error("restoring the saved ruleset failed: {}", restored.message());
-  sd_notify(0, "READY=1\nSTATUS=ruleset restored; waiting for Docker");
+  sd_notify(0, "STATUS=ruleset restored; waiting for the first sync with Docker");
 
   ipo::daemon::WorkQueue queue;
   std::atomic<bool> stopping{false};
@@ -130,6 +184,9 @@ int Run(const Options& opt) {
   ipo::daemon::EventPump pump(**docker, queue, reconciler.last_event_nano());
   std::thread pump_thread([&] { pump.Run(); });
   std::thread signal_thread([&] { SignalLoop(signals, queue); });
+  std::thread monitor_thread;
+  if (monitor) monitor_thread = std::thread([&] { MonitorLoop(*monitor, (*nft)->portid(), queue, stopping); });
+  bool ready = false;
 
   uint64_t watchdog_usec = 0;
   bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
@@ -140,6 +197,8 @@ int Run(const Options& opt) {
     auto item = queue.Pop(std::max(wait, 0ms));
     bool sync = false;
     std::string reason;
+    std::string tamper;  // the first foreign change of this batch
+    auto tamper_noticed = std::chrono::steady_clock::time_point{};
     int64_t first_event_nano = 0;  // the oldest event of this batch
     int64_t last_event_nano = 0;   // the event named in `reason`
     while (item) {
@@ -175,6 +234,13 @@ int Run(const Options& opt) {
           }
           break;
         }
+        case WorkItem::Kind::kTamper:
+          reconciler.NoteTampering();
+          if (tamper.empty()) {
+            tamper = item->detail;
+            tamper_noticed = item->at;
+          }
+          break;
         case WorkItem::Kind::kStop:
           running = false;
           break;
@@ -182,8 +248,17 @@ int Run(const Options& opt) {
       item = queue.TryPop();  // coalesce everything already queued into one sync
     }
     if (!running) break;
+    if (!tamper.empty()) {
+      auto drift = reconciler.CheckDrift(/*repair=*/true, tamper, tamper_noticed);
+      if (drift.ok() && !drift->empty()) (*bus)->NotifyDrift(*drift);
+      if (!drift.ok()) spdlog::error("repairing after a foreign change: {}", drift.status().message());
+    }
     if (sync) {
       ipo::Status st = reconciler.Sync(reason);
+      if (st.ok() && !ready) {
+        ready = true;
+        sd_notify(0, "READY=1\nSTATUS=in sync with Docker; ruleset in force");
+      }
       if (st.ok() && first_event_nano) {
         int64_t now = NowNano();
         spdlog::info("event-to-ruleset latency {:.2f} ms ({}; oldest event of the batch {:.2f} ms)",
@@ -204,6 +279,7 @@ int Run(const Options& opt) {
   stopping = true;
   pump.Stop();
   pump_thread.join();
+  if (monitor_thread.joinable()) monitor_thread.join();
   bus_thread.join();
   signal_thread.join();
   return 0;
@@ -224,6 +300,13 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", opt.log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--claim-tables", opt.claim_tables,
+                 "own the tables (nft owner+persist flags: `nft flush ruleset` cannot remove them); auto = when "
+                 "the kernel has persistent owned tables (Linux 6.9)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  app.add_flag("--no-monitor", opt.no_monitor,
+               "do not follow nftables notifications; repair only at the periodic drift check");
   app.add_flag("--check", opt.check,
                "validate the policy and let the kernel check the compiled ruleset without applying it; print it");
   CLI11_PARSE(app, argc, argv);

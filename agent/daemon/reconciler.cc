@@ -137,31 +137,66 @@ Status Reconciler::Apply(const nft::Ruleset& desired, const compile::Observed& o
   state_.observed = observed;
   state_.policy_path = policy_.source;
   Status saved = store_.Save(state_);
-  if (!saved.ok()) spdlog::error("saving state: {}", saved.message());
+  if (!saved.ok()) {
+    // The ruleset is in force; only the copy for the next boot is stale. Retried at the
+    // next apply; the previous file stays intact (StateStore never tears it).
+    if (state_error_ != saved.message()) spdlog::error("saving state: {}", saved.message());
+    state_error_ = saved.message();
+  } else if (!state_error_.empty()) {
+    spdlog::info("state saved again to {}", store_.path());
+    state_error_.clear();
+  }
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair) {
+Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::string& trigger,
+                                                     Clock::time_point noticed) {
   if (!applied_) return std::vector<std::string>{};
+  if (noticed == Clock::time_point{}) noticed = Clock::now();
   auto kernel = nft_.ReadTables(Owned());
   if (!kernel.ok()) return kernel.status();
   drift_ = compile::FindDrift(*applied_, *kernel);
-  if (!drift_.empty() && repair) {
-    for (const auto& d : drift_) spdlog::warn("drift: {}", d);
-    Status st = nft_.ReplaceTables(*applied_, false);
-    if (!st.ok()) {
-      Publish();
-      return st;
-    }
-    ++drift_repairs_;
-    spdlog::info("drift repaired: re-applied generation {}", state_.generation);
-    std::vector<std::string> found = drift_;
-    drift_.clear();
+  if (drift_.empty() || !repair) {
     Publish();
-    return found;
+    return drift_;
   }
+  for (const auto& d : drift_) spdlog::warn("drift: {}", d);
+  std::vector<std::string> found = drift_;
+  Status st = nft_.ReplaceTables(*applied_, false);
+  if (st.ok()) {
+    auto again = nft_.ReadTables(Owned());  // confirm the repair holds
+    if (!again.ok()) {
+      st = again.status();
+    } else if (auto left = compile::FindDrift(*applied_, *again); !left.empty()) {
+      st = Status::Internal("repair did not hold: " + left.front());
+    }
+  }
+  if (!st.ok()) {
+    last_error_ = "drift repair failed: " + st.message();
+    spdlog::error("{} ({})", last_error_, trigger);
+    Publish();
+    return st;
+  }
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - noticed).count();
+  ++drift_repairs_;
+  last_repair_ = {{"at", NowIso()}, {"trigger", trigger}, {"ms", ms}, {"differences", found.size()},
+                  {"first_difference", found.front()}};
+  spdlog::info("repaired {} difference(s) in {:.2f} ms, confirmed by read-back (generation {}; {})", found.size(),
+               ms, state_.generation, trigger);
+  drift_.clear();
   Publish();
-  return drift_;
+  return found;
+}
+
+void Reconciler::SetProtection(std::string claim, bool monitor) {
+  claim_ = std::move(claim);
+  monitor_ = monitor;
+  Publish();
+}
+
+void Reconciler::SetBootRestore(nlohmann::json record) {
+  boot_restore_ = std::move(record);
+  Publish();
 }
 
 void Reconciler::NoteEvent(const docker::Event& e) {
@@ -229,6 +264,9 @@ void Reconciler::Publish() {
   } else if (!problems_.empty()) {
     health = "degraded";
     reason = problems_.front();
+  } else if (!state_error_.empty()) {
+    health = "degraded";
+    reason = "state not saved (the ruleset is in force; the next boot would restore an older one): " + state_error_;
   }
   nlohmann::json j = {
       {"health", health},
@@ -242,6 +280,11 @@ void Reconciler::Publish() {
       {"docker", {{"connected", docker_connected_}, {"detail", docker_detail_}}},
       {"agent_drift", drift_},
       {"drift_repairs", drift_repairs_},
+      {"last_repair", last_repair_},
+      {"tamper_notices", tamper_notices_},
+      {"protection", {{"claim", claim_}, {"monitor", monitor_}}},
+      {"boot_restore", boot_restore_},
+      {"state_save", {{"ok", state_error_.empty()}, {"error", state_error_}}},
       {"syncs", syncs_},
       {"events", events_},
       {"last_apply", {{"kind", last_apply_kind_}, {"ms", last_apply_ms_}}},

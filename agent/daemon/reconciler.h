@@ -37,8 +37,19 @@ class Reconciler {
   // Full sync with Docker; `reason` goes to the log ("event start docker_a", "reconnect").
   Status Sync(const std::string& reason);
   // Reads the owned tables back and compares them with what was applied. With repair,
-  // re-applies the whole ruleset when they differ. Returns the differences found.
-  Result<std::vector<std::string>> CheckDrift(bool repair);
+  // re-applies the whole ruleset when they differ and reads it back again to confirm (an
+  // error if the repair did not hold). `trigger` says what prompted the check ("periodic
+  // drift check", "delete table inet ipo_netd (netlink port 4242)") and `noticed` when it
+  // was noticed: a repair is counted and recorded (status "last_repair") with the time from
+  // `noticed` to the confirmed read-back. Returns the differences found.
+  Result<std::vector<std::string>> CheckDrift(bool repair, const std::string& trigger = "periodic drift check",
+                                              std::chrono::steady_clock::time_point noticed = {});
+  // Counts a foreign change to the owned tables seen in the kernel's notifications.
+  void NoteTampering() { ++tamper_notices_; }
+  // Facts for the status document that the reconciler does not own: how the tables are
+  // protected ("owner+persist", or why not) and this boot's restore record.
+  void SetProtection(std::string claim, bool monitor);
+  void SetBootRestore(nlohmann::json record);
   // Records a Docker event (for status and for since= replay after a restart).
   void NoteEvent(const docker::Event& e);
   // Records whether Docker's API answers.
@@ -66,6 +77,12 @@ class Reconciler {
   std::vector<std::string> problems_;
   std::vector<std::string> drift_;
   uint64_t drift_repairs_ = 0;
+  uint64_t tamper_notices_ = 0;
+  nlohmann::json last_repair_;  // null until the first repair
+  std::string claim_ = "off";
+  bool monitor_ = false;
+  nlohmann::json boot_restore_;
+  std::string state_error_;  // why the last save failed ("" when it worked)
   uint64_t syncs_ = 0;
   uint64_t events_ = 0;
   double last_apply_ms_ = 0;

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <spdlog/spdlog.h>
 
 #include "compile/drift.h"
@@ -150,6 +151,50 @@ TEST_CASE("drift is detected and repaired with a full replace") {
   CHECK(found->at(0) == "inet ipo_netd: set lan-allow-v4: missing element 192.168.1.1-192.168.1.30");
   CHECK(compile::FindDrift(*r.applied(), *f.nft.ReadTables({})).empty());
   CHECK(r.StatusJson()["drift_repairs"] == 1);
+  // The repair was confirmed by a second read-back, and recorded with its trigger.
+  // (sync, check, check + repair + confirming read, and this test's own read above)
+  CHECK(f.nft.calls == std::vector<std::string>{"replace", "read", "read", "replace", "read", "read"});
+  const auto last = r.StatusJson()["last_repair"];
+  CHECK(last["trigger"] == "periodic drift check");
+  CHECK(last["differences"] == 1);
+  CHECK(last["first_difference"] == "inet ipo_netd: set lan-allow-v4: missing element 192.168.1.1-192.168.1.30");
+}
+
+TEST_CASE("a repair that does not hold is an error, not a success") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("start").ok());
+  f.nft.kernel.tables.pop_back();  // someone deleted ip6 ipo_netd_nat
+  f.nft.fail_next = 1;             // and the kernel refuses the repair batch
+  auto found = r.CheckDrift(true, "delete table ip6 ipo_netd_nat (netlink port 7)");
+  REQUIRE_FALSE(found.ok());
+  CHECK(r.StatusJson()["drift_repairs"] == 0);
+  CHECK(r.StatusJson()["last_repair"].is_null());
+  CHECK(r.StatusJson()["health"] == "degraded");
+  // The next attempt repairs it.
+  found = r.CheckDrift(true, "periodic drift check");
+  REQUIRE(found.ok());
+  CHECK(found->size() == 1);
+  CHECK(r.StatusJson()["drift_repairs"] == 1);
+}
+
+TEST_CASE("a state directory that cannot be written degrades health but keeps the ruleset") {
+  std::string dir = TempDir();
+  testing::FakeDockerApi docker;
+  testing::FakeNftBackend nft;
+  state::StateStore store(dir + "/not-a-dir/state");  // its parent is a file: every save fails
+  { std::ofstream(dir + "/not-a-dir") << "x"; }
+  docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), docker, nft, store);
+  r.SetDocker(true, "connected");
+  REQUIRE(r.Sync("start").ok());
+  CHECK(nft.kernel.tables.size() == 3);  // in force
+  auto s = r.StatusJson();
+  CHECK(s["state_save"]["ok"] == false);
+  CHECK(s["health"] == "degraded");
+  CHECK(s["health_reason"].get<std::string>().rfind("state not saved", 0) == 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a failed apply leaves the previous ruleset and the next sync replaces the tables") {

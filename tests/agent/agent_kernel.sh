@@ -6,7 +6,7 @@ set -Eeuo pipefail
 # shellcheck source=scripts/lib/ipo_common.sh
 source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
 
-NS=ipo-t-agent
+NS=ipo-t-agent-$$  # unique: several builds may run this suite at once
 WORK=$(mktemp -d /tmp/ipo-agent-test.XXXXXX)
 NETD="${IPO_BUILD:?}/agent/daemon/ipo-netd"
 CTL="$IPO_BUILD/agent/cli/ipo-netctl"
@@ -24,10 +24,14 @@ trap cleanup EXIT
 
 in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
 
-# start_agent POLICY: start ipo-netd in the namespace against a socket nobody serves.
+# start_agent POLICY [NETD-ARGS...]: start ipo-netd in the namespace against a socket nobody
+# serves (default: drift check every second).
 start_agent() {
-  nsenter --net="/run/netns/$NS" -- "$NETD" --policy "$1" --docker-host "unix://$WORK/no-docker.sock" \
-    --state-dir "$WORK/state" --run-dir "$WORK/run" --drift-interval 1 >>"$WORK/netd.log" 2>&1 &
+  local policy=$1
+  shift
+  (($#)) || set -- --drift-interval 1
+  nsenter --net="/run/netns/$NS" -- "$NETD" --policy "$policy" --docker-host "unix://$WORK/no-docker.sock" \
+    --state-dir "$WORK/state" --run-dir "$WORK/run" "$@" >>"$WORK/netd.log" 2>&1 &
   AGENT_PID=$!
   ipo_wait_for 10 test -S "$WORK/run/bus.sock" || { cat "$WORK/netd.log"; ipo_die "agent did not start"; }
 }
@@ -93,7 +97,8 @@ case_bad_policy_keeps_ruleset() {
 
 case_drift_is_repaired() {
   write_state
-  start_agent "$IPO_SRC/rules/policy.json"
+  # Unclaimed tables and no notifications: only the periodic drift check can see this.
+  start_agent "$IPO_SRC/rules/policy.json" --claim-tables off --no-monitor --drift-interval 1
   ipo_wait_for 10 in_ns nft list set inet ipo_netd lan-allow-v4 || fail "no table"
   in_ns nft flush set inet ipo_netd lan-allow-v4
   in_ns nft delete chain inet ipo_netd filter-input
@@ -107,6 +112,67 @@ case_drift_is_repaired() {
   [[ $(jq -r .drift <<<"$s") == false ]] || fail "drift remains: $s"
   [[ $(jq -r .agent.drift_repairs <<<"$s") -ge 1 ]] || fail "no repair counted"
   echo "PASS: flushed set and deleted chain repaired within the drift interval"
+}
+
+# tamper_is_repaired_at_once: without claimed tables, every foreign change is seen in the
+# kernel's notifications and repaired long before the (hour-long) drift check.
+case_tamper_is_repaired_at_once() {
+  write_state
+  start_agent "$IPO_SRC/rules/policy.json" --claim-tables off --drift-interval 3600
+  ipo_wait_for 10 in_ns nft list set inet ipo_netd lan-allow-v4 || fail "no table"
+  local what n=0
+  for what in "flush set inet ipo_netd lan-allow-v4" "delete chain inet ipo_netd filter-input" \
+    "flush ruleset" "delete table ip ipo_netd_nat" "add rule inet ipo_netd filter-forward accept"; do
+    n=$((n + 1))
+    in_ns nft "$what" || fail "nft $what"
+    ipo_wait_for 5 sh -c "grep -c 'repaired .* confirmed by read-back' '$WORK/netd.log' | grep -qx $n" ||
+      fail "'nft $what' not repaired (repair $n)"
+  done
+  local now
+  now=$(in_ns nft list ruleset)  # captured: `nft ... | grep -q` can fail on SIGPIPE under pipefail
+  grep -q '192.168.1.1-192.168.1.30' <<<"$now" || fail "allowlist not back"
+  grep -q 'chain filter-input' <<<"$now" || fail "filter-input not back"
+  grep -q 'tcp . 8080 : 172.30.1.2 . 8080' <<<"$now" || fail "NAT table not back"
+  if grep -qx $'\t\taccept' <<<"$now"; then fail "stray rule kept"; fi
+  local s
+  s=$(status_json "$IPO_SRC/rules/policy.json")
+  [[ $(jq -r .agent.drift_repairs <<<"$s") -ge 5 ]] || fail "repairs not counted: $(jq -c .agent <<<"$s")"
+  [[ $(jq -r .agent.last_repair.trigger <<<"$s") == *"(netlink port "* ]] || fail "last repair: $(jq -c .agent <<<"$s")"
+  grep -o 'repaired [0-9]* difference(s) in [0-9.]* ms' "$WORK/netd.log"
+  echo "PASS: $n kinds of foreign change each repaired from the notification, drift check idle"
+}
+
+# claimed_tables_survive: with owner+persist (Linux >= 6.9) `nft flush ruleset` and
+# `nft delete table` cannot remove the tables; they stay when the agent dies (kill -9) and
+# the next agent claims them again.
+case_claimed_tables_survive() {
+  if ! in_ns "$NETD" --help | grep -q -- --claim-tables; then fail "no --claim-tables"; fi
+  local major minor
+  IFS=. read -r major minor _ <<<"$(uname -r)"
+  if ((major < 6 || (major == 6 && minor < 9))); then
+    echo "SKIP: kernel $(uname -r) has no persistent owned tables (Linux 6.9)"
+    exit 77
+  fi
+  write_state
+  start_agent "$IPO_SRC/rules/policy.json" --claim-tables on --drift-interval 3600
+  ipo_wait_for 10 in_ns nft list set inet ipo_netd lan-allow-v4 || fail "no table"
+  grep -q 'flags owner' <<<"$(in_ns nft list table inet ipo_netd)" || fail "not claimed"
+  in_ns nft flush ruleset
+  grep -q '172.30.1.2 . 8080' <<<"$(in_ns nft list map ip ipo_netd_nat publish-any)" || fail "flush ruleset removed them"
+  if in_ns nft delete table inet ipo_netd 2>/dev/null; then fail "a foreign delete went through"; fi
+  grep -q 'repaired' "$WORK/netd.log" && fail "nothing should have needed repair"
+  kill -9 "$AGENT_PID"
+  wait "$AGENT_PID" 2>/dev/null || true
+  AGENT_PID=""
+  grep -q '172.30.1.2 . 8080' <<<"$(in_ns nft list map ip ipo_netd_nat publish-any)" || fail "tables went with their owner"
+  grep -q 'flags owner' <<<"$(in_ns nft list table inet ipo_netd)" && fail "still owned by a dead process"
+  start_agent "$IPO_SRC/rules/policy.json" --claim-tables on --drift-interval 3600
+  ipo_wait_for 10 sh -c "nsenter --net=/run/netns/$NS -- nft list table inet ipo_netd | grep -q 'flags owner'" ||
+    fail "the next agent did not claim them"
+  local s
+  s=$(status_json "$IPO_SRC/rules/policy.json")
+  [[ $(jq -r .agent.protection.claim <<<"$s") == owner+persist ]] || fail "status: $(jq -c .agent <<<"$s")"
+  echo "PASS: claimed tables survive nft flush ruleset, refuse foreign deletes, outlive kill -9 and are re-claimed"
 }
 
 case_reload_bad_policy_keeps_old() {
@@ -156,7 +222,9 @@ case_boot_restore_fail_closed() {
   local chain
   chain=$(in_ns nft list chain inet ipo_netd filter-forward)
   grep -q 'hook forward priority filter; policy drop;' <<<"$chain" || fail "forwarding not dropped: $chain"
-  [[ -z $(in_ns nft list table ip ipo_netd_nat | grep -v -e '^table' -e '^}') ]] || fail "stale NAT left"
+  local nat
+  nat=$(in_ns nft list table ip ipo_netd_nat)
+  [[ $nat == $'table ip ipo_netd_nat {\n}' ]] || fail "stale NAT left: $nat"
   [[ $(jq -r .result "$WORK/run/boot-restore.json") == fail-closed ]] || fail "record: $(cat "$WORK/run/boot-restore.json")"
   # Then a valid policy replaces the baseline atomically.
   restore --policy "$IPO_SRC/rules/policy.json" 2>>"$WORK/netd.log" || fail "restore failed"
