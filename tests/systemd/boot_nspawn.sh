@@ -169,6 +169,12 @@ assert_agent_up() {
     fail "ipo-netd not active: $(tr '\n' ' ' <"$WORK/out/unit.ipo-netd.service")"
   [[ $(prop ipo-netd.service NRestarts) == 0 ]] || fail "ipo-netd restarted during boot"
   grep -q '^table inet ipo_netd {' "$WORK/out/final.ruleset" || fail "no ipo_netd table after ipo-netd started"
+  # Type=notify: systemd reports it started only after the agent's first sync with Docker.
+  local j_connected j_started
+  j_connected=$(journal_line 'ipo-netd\[[0-9]+\]: .*docker: connected')
+  j_started=$(journal_line 'Started ipo-netd.service')
+  ((j_connected > 0 && j_started > j_connected)) ||
+    fail "READY=1 before the first sync with Docker (journal: connected line $j_connected, started line $j_started)"
   local l
   for l in reload=ok after-reload=active restart=ok after-restart=active record-kept=yes tables-after-restart=yes; do
     grep -qx "$l" "$WORK/out/lifecycle" || fail "lifecycle: want $l, got: $(tr '\n' ' ' <"$WORK/out/lifecycle")"
