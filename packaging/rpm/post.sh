@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # %post of the ipo-netd .rpm ($1: 1 = first install, 2+ = upgrade), run by /bin/sh.
 # First install: enable ipo-netd-restore.service (boot-time ruleset restore) and
 # ipo-netd.service. Nothing is started and Docker is not touched: moving Docker's

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # %postun of the ipo-netd .rpm ($1: 0 = removal, 1+ = upgrade), run by /bin/sh.
 # daemon-reload when systemd is running; on upgrade, restart a running agent so the new
 # binary takes over (try-restart starts nothing that is stopped). Removal keeps the saved

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # %preun of the ipo-netd .rpm ($1: 0 = removal, 1+ = upgrade), run by /bin/sh.
 # Removal: stop the agent (when systemd is running) and disable both units. The agent's
 # tables stay in the kernel until reboot, so removal does not silently open the firewall;
