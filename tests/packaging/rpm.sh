@@ -22,6 +22,9 @@ check_headers() {
   version=$(sed -nE 's/^project\(ipo-host VERSION ([0-9.]+).*/\1/p' "$IPO_SRC/CMakeLists.txt")
   [[ $(rpm -qp --qf '%{NAME} %{VERSION}' "$pkg" 2>/dev/null) == "ipo-netd $version" ]] ||
     pkg_fail "name/version: $(rpm -qp --qf '%{NAME} %{VERSION}' "$pkg" 2>/dev/null), want ipo-netd $version"
+  [[ $(rpm -qp --qf '%{PREFIXES}' "$pkg" 2>/dev/null) == '(none)' ]] ||
+    pkg_fail "package is relocatable (Prefix: $(rpm -qp --qf '%{PREFIXES}' "$pkg" 2>/dev/null)); its units name fixed paths"
+  rpm -qp --qf '%{DESCRIPTION}' "$pkg" 2>/dev/null | grep -q '^ipo-netd follows Docker events' || pkg_fail "description is not ours"
   rpm -qp --requires "$pkg" 2>/dev/null >"$PKG_WORK/requires"
   echo "Requires: $(sort -u "$PKG_WORK/requires" | paste -sd, -)"
   for req in libnftnl libmnl libcurl systemd-libs nftables spdlog fmt; do
