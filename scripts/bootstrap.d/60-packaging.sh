@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Group "packaging": building and checking the ipo-netd packages (tests/packaging/, CPack):
-# dpkg-dev (dpkg-shlibdeps, dpkg-deb) and fakeroot for the .deb, rpm (rpmbuild, rpm -qp)
-# for the .rpm, cpio to unpack an .rpm's payload, and vagrant to validate
-# vagrant/Vagrantfile (no provider or box is needed for `vagrant validate`).
+# Group "packaging": building and checking the ipo-netd packages (CPack, tests/packaging/):
+# dpkg-dev (dpkg-shlibdeps for the .deb's Depends, dpkg-deb) and file (CPack finds the ELF
+# files with it), rpm (rpmbuild for the .rpm, rpm -qp and a scratch-root rpm -i), systemd
+# (systemctl --root: the .deb's postinst enables the units in the test's scratch root) and
+# vagrant (`vagrant validate` of vagrant/Vagrantfile; no provider or box is needed).
 ipo_bootstrap_packaging() {
-  ipo_apt_install dpkg-dev fakeroot file rpm cpio rpm2cpio vagrant
+  ipo_apt_install dpkg-dev file rpm systemd vagrant
 }
