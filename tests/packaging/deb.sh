@@ -4,8 +4,10 @@
 # from project(), Depends from dpkg-shlibdeps naming libnftnl/libmnl/libcurl/libsystemd plus
 # nftables), the conffile, the file list; then really installs it with dpkg into a scratch
 # root with its own dpkg database (maintainer scripts run chrootless with DPKG_ROOT) and
-# checks: the installed file list, both units enabled (not started), a locally edited
-# policy surviving a reinstall, remove keeping the conffile, purge removing conffile,
+# checks: the installed file list, both units enabled (no script starts a service or
+# touches Docker), a locally edited
+# policy surviving a reinstall, remove keeping the conffile and the enable links (an install
+# after a remove keeps the units enabled), purge removing conffile,
 # enable links and the saved state.
 set -Eeuo pipefail
 # shellcheck source=tests/packaging/lib.sh
@@ -36,6 +38,8 @@ check_control() {
   for s in postinst prerm postrm; do
     [[ -x $PKG_WORK/control/$s ]] || pkg_fail "no executable $s"
     shellcheck -s sh "$PKG_WORK/control/$s" || pkg_fail "$s is not shellcheck clean"
+    ! grep -vE '^\s*#' "$PKG_WORK/control/$s" | grep -qE 'systemctl (start|restart|reload-or-restart)|docker' ||
+      pkg_fail "$s starts a service or touches Docker"
   done
   dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' >"$PKG_WORK/deb-files"
   pkg_same_list ".deb (dpkg-deb -c)" "$PKG_WORK/deb-files"
@@ -76,6 +80,10 @@ remove_then_purge() {
   [[ ! -e $R/usr/sbin/ipo-netd && ! -e $R/usr/lib/systemd/system/ipo-netd.service ]] || pkg_fail "remove left program or unit files"
   grep -q 'by the admin' "$R/etc/ipo-netd/policy.json" || pkg_fail "remove deleted the conffile"
   [[ $(dpkg-query --admindir="$R/var/lib/dpkg" -W -f '${db:Status-Abbrev}' ipo-netd) == "rc " ]] || pkg_fail "state after remove is not rc"
+  # Installing again after a remove keeps the admin's choice: the enable links survived.
+  dpkg_r -i "$1" >"$PKG_WORK/dpkg-i2.log" 2>&1 || { cat "$PKG_WORK/dpkg-i2.log" >&2; pkg_fail "install after remove failed"; }
+  [[ $(systemctl --root="$R" is-enabled ipo-netd-restore.service 2>&1) == enabled ]] || pkg_fail "install after remove: restore unit not enabled"
+  dpkg_r --remove ipo-netd >"$PKG_WORK/dpkg-r.log" 2>&1 || { cat "$PKG_WORK/dpkg-r.log" >&2; pkg_fail "second dpkg --remove failed"; }
   mkdir -p "$R/var/lib/ipo-netd"
   echo '{}' >"$R/var/lib/ipo-netd/state.json"
   dpkg_r --purge ipo-netd >"$PKG_WORK/dpkg-p.log" 2>&1 || { cat "$PKG_WORK/dpkg-p.log" >&2; pkg_fail "dpkg --purge failed"; }
@@ -100,7 +108,7 @@ main() {
   check_control "$deb"
   install_into_scratch_root "$deb"
   reinstall_keeps_local_policy "$deb"
-  remove_then_purge
+  remove_then_purge "$deb"
   echo "PASS: .deb"
 }
 
