@@ -22,7 +22,7 @@ agent_rss_kb() {
 
 # agent_events: the agent's Docker event counter.
 agent_events() {
-  ipo_lab_netctl status --json 2>/dev/null | jq -r '.agent.events // 0'
+  { ipo_lab_netctl status --json 2>/dev/null || true; } | jq -r '.agent.events // 0'
 }
 
 # storm_one N: start one short-lived container (it exits at once, --rm removes it).

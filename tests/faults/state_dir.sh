@@ -15,7 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
 
 # agent_generation: the generation the agent reports.
 agent_generation() {
-  ipo_lab_netctl status --json 2>/dev/null | jq -r '.generation // empty'
+  { ipo_lab_netctl status --json 2>/dev/null || true; } | jq -r '.generation // empty'
 }
 
 # state_caught_up: 0 if the state file parses and records the agent's current generation.
