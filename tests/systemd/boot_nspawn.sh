@@ -179,7 +179,14 @@ assert_agent_up() {
   for l in reload=ok after-reload=active restart=ok after-restart=active record-kept=yes tables-after-restart=yes; do
     grep -qx "$l" "$WORK/out/lifecycle" || fail "lifecycle: want $l, got: $(tr '\n' ' ' <"$WORK/out/lifecycle")"
   done
-  echo "ipo-netd: active under the hardened unit (no restarts), reload/restart ok, boot-restore.json kept"
+  local foreign
+  foreign=$(sed -n 's/^foreign-change=//p' "$WORK/out/lifecycle")
+  [[ $foreign == refused || $foreign == repaired ]] || fail "a foreign change to the agent's set was $foreign"
+  [[ $(jq -r .health "$WORK/out/status.json" 2>/dev/null) == ok ]] ||
+    fail "ipo-netctl status: health not ok: $(head -c 600 "$WORK/out/status.json")"
+  [[ $(jq -r .boot_restore.result "$WORK/out/status.json") == "$(jq -r .result "$WORK/out/docker-start.boot-restore.json")" ]] ||
+    fail "ipo-netctl status does not show the boot restore record from the shared /run/ipo-netd"
+  echo "ipo-netd: active under the hardened unit (no restarts), health ok, reload/restart ok, boot-restore.json kept, foreign change $foreign"
 }
 
 case_first_boot() {
