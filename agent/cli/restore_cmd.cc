@@ -33,9 +33,11 @@ void RegisterRestoreCommand(CLI::App& app) {
       throw CLI::RuntimeError(1);
     }
     nlohmann::json rec = restore::RunRestore({paths->policy, paths->state_dir, paths->run_dir}, **nl);
-    Status written = restore::WriteRecord(paths->run_dir, rec);
-    if (!written.ok()) std::cerr << "warning: " << written.message() << "\n";
     const std::string result = rec["result"];
+    if (result != restore::OutcomeName(restore::Outcome::kHeld)) {  // keep this boot's record then
+      Status written = restore::WriteRecord(paths->run_dir, rec);
+      if (!written.ok()) std::cerr << "warning: " << written.message() << "\n";
+    }
     std::cerr << "ipo-netctl restore: " << result << ": " << rec["detail"].get<std::string>();
     if (!rec["error"].get<std::string>().empty()) std::cerr << " (" << rec["error"].get<std::string>() << ")";
     std::cerr << "\n";

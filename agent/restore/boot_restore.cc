@@ -29,6 +29,7 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kStatic: return "static";
     case Outcome::kFailClosed: return "fail-closed";
     case Outcome::kFailed: return "failed";
+    case Outcome::kHeld: return "held";
   }
   return "failed";
 }
@@ -65,6 +66,14 @@ nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
                         {"at", NowIso()},                   {"generation", d.generation},
                         {"tables", TableNames(d.ruleset)},  {"error", ""}};
   Status st = nft.ReplaceTables(d.ruleset, /*check_only=*/false);
+  if (st.code() == Status::Code::kPermission) {
+    // A running ipo-netd owns the tables (claimed, owner+persist): it keeps them in force
+    // and they are newer than anything on disk. Leave them; nothing was loaded.
+    rec["result"] = OutcomeName(Outcome::kHeld);
+    rec["detail"] = "the tables are held by a running ipo-netd; left as they are";
+    rec["error"] = st.message();
+    return rec;
+  }
   if (!st.ok() && d.outcome != Outcome::kFailClosed) {
     nft::Ruleset baseline = compile::FailClosedBaseline();
     Status fallback = nft.ReplaceTables(baseline, false);

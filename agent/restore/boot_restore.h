@@ -8,7 +8,10 @@
 //                                                   port closed until the agent has synced
 //   policy unusable               -> "fail-closed": FailClosedBaseline() (nothing forwarded)
 // If the kernel refuses the chosen ruleset, RunRestore falls back to the fail-closed baseline;
-// only when that is refused too the result is "failed".
+// only when that is refused too the result is "failed". When a running ipo-netd holds the
+// tables (claimed: the kernel answers EPERM) nothing is loaded and the result is "held": the
+// agent's ruleset is newer than the disk's. `ipo-netctl restore` then exits 0 and keeps this
+// boot's record.
 //
 // The outcome is recorded in <run-dir>/boot-restore.json (a tmpfs: one record per boot),
 // which `ipo-netctl status` and the agent's status show:
@@ -30,8 +33,9 @@
 
 namespace ipo::restore {
 
-enum class Outcome { kRestored, kStatic, kFailClosed, kFailed };
-const char* OutcomeName(Outcome o);  // "restored", "static", "fail-closed", "failed"
+enum class Outcome { kRestored, kStatic, kFailClosed, kFailed, kHeld };
+// "restored", "static", "fail-closed", "failed", "held"
+const char* OutcomeName(Outcome o);
 
 struct Decision {
   Outcome outcome = Outcome::kFailClosed;

@@ -161,6 +161,11 @@ case_claimed_tables_survive() {
   grep -q '172.30.1.2 . 8080' <<<"$(in_ns nft list map ip ipo_netd_nat publish-any)" || fail "flush ruleset removed them"
   if in_ns nft delete table inet ipo_netd 2>/dev/null; then fail "a foreign delete went through"; fi
   grep -q 'repaired' "$WORK/netd.log" && fail "nothing should have needed repair"
+  # The restore unit run again by hand leaves the live agent's tables and this boot's record.
+  echo '{"result": "restored", "detail": "at boot"}' >"$WORK/run/boot-restore.json"
+  restore --policy "$IPO_SRC/rules/policy.json" 2>"$WORK/restore.err" || fail "restore over a live agent: $(cat "$WORK/restore.err")"
+  grep -q 'held: the tables are held by a running ipo-netd' "$WORK/restore.err" || fail "restore: $(cat "$WORK/restore.err")"
+  [[ $(jq -r .detail "$WORK/run/boot-restore.json") == "at boot" ]] || fail "boot record overwritten"
   kill -9 "$AGENT_PID"
   wait "$AGENT_PID" 2>/dev/null || true
   AGENT_PID=""
