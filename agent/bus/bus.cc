@@ -258,8 +258,8 @@ int BusServer::Impl::GetDrift(sd_bus*, const char*, const char*, const char*, sd
 // replaced by RequireRoot, so the rule is exactly "effective uid 0" on both transports.
 const sd_bus_vtable BusServer::Impl::kVtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD_WITH_NAMES("Status", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(status_json), OnStatus,
-                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Status", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", status_json), OnStatus,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Reload", "", "", OnReload, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Resync", "", "", OnResync, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_PROPERTY("Generation", "t", GetGeneration, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
