@@ -1,8 +1,8 @@
-// `ipo-netctl status`, `check` and `resync`: what the operator sees of the agent.
+// `ipo-netctl status`, `check`, `resync` and `reload`: what the operator sees of the agent.
 //
-// status: asks the agent (over its control socket) for its view, compiles the expected
-// ruleset from the policy and the containers the agent last applied, reads the agent's
-// tables back from the kernel and reports any drift. Works with the agent down too (then
+// status: asks the agent for its view over D-Bus (docs/dbus.md: the system bus, else its
+// private socket), compiles the expected ruleset from the policy and the containers the
+// agent last applied, reads the agent's tables back from the kernel and reports any drift. Works with the agent down too (then
 // from the state file). Exit code: 0 healthy and no drift, 3 otherwise, 2 bad input.
 //
 // Thread safety: main thread only.

@@ -2,7 +2,7 @@
 # Usage: dbus_api.sh CASE
 # ipo-netd's D-Bus API (org.ipo.NetD1, docs/dbus.md) on a PRIVATE system-like bus: a
 # dbus-daemon that denies by default and includes the shipped systemd/org.ipo.NetD1.conf
-# (scripts/lib/ipo_dbus.sh). ipo-netd runs in a private network namespace (ipo-t-dbus) with no
+# (scripts/lib/ipo_dbus.sh). ipo-netd runs in a private network namespace (ipo-t-dbus-CASE) with no
 # Docker, DBUS_SYSTEM_BUS_ADDRESS pointing at that bus and --drift-interval 1; busctl,
 # dbus-send, dbus-monitor and ipo-netctl talk to it. CASE is one of:
 #   api            Status() JSON, Generation/Drift properties, introspection
@@ -24,7 +24,7 @@ source "$IPO_SRC/scripts/lib/ipo_dbus.sh"
   exit 0
 }
 
-NS=ipo-t-dbus
+NS=ipo-t-dbus-${1:-x}  # one namespace per case, so CTest may run the cases in parallel
 WORK=$(mktemp -d /tmp/ipo-dbus-test.XXXXXX)
 NETD="${IPO_BUILD:?}/agent/daemon/ipo-netd"
 CTL="$IPO_BUILD/agent/cli/ipo-netctl"
