@@ -2,8 +2,9 @@
 //
 // status: asks the agent for its view over D-Bus (docs/dbus.md: the system bus, else its
 // private socket), compiles the expected ruleset from the policy and the containers the
-// agent last applied, reads the agent's tables back from the kernel and reports any drift. Works with the agent down too (then
-// from the state file). Exit code: 0 healthy and no drift, 3 otherwise, 2 bad input.
+// agent last applied, reads the agent's tables back from the kernel and reports any drift.
+// Works with the agent down too (then from the state file). Exit code: 0 healthy and no
+// drift, 3 otherwise, 2 bad input.
 //
 // Thread safety: main thread only.
 #pragma once
