@@ -1,10 +1,12 @@
 // BusServer/AgentClient over the private peer-to-peer socket: methods, the PolicyRefused
 // error, properties, the Drift signal and PropertiesChanged, several clients at once, and
-// the euid check (a forked child that drops to uid 65534 is refused). The system bus path is
-// covered by tests/dbus (a private dbus-daemon).
+// the euid check (a forked child that drops to uid 65534 is refused). One case runs a
+// private, permissive dbus-daemon to prove the agent's own euid check on the bus path too
+// (with the shipped policy the bus refuses first; tests/dbus covers that).
 #include "bus/bus.h"
 
 #include <grp.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
@@ -15,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -49,7 +52,7 @@ class ServerFixture {
       return reload_answer;
     };
     h.resync = [this] { ++resyncs; };
-    auto server = BusServer::Listen({.socket_path = sock_, .system_bus = false}, h);
+    auto server = BusServer::Listen({.socket_path = sock_, .system_bus = system_bus}, h);
     REQUIRE(server.ok());
     server_ = std::move(*server);
     thread_ = std::thread([this] { server_->Run([this] { return stop_.load(); }); });
@@ -70,6 +73,7 @@ class ServerFixture {
   std::atomic<int> resyncs{0};
   std::mutex mu;
   Status reload_answer;  // GUARDED_BY(mu)
+  bool system_bus = false;
 
  private:
   std::string dir_;
@@ -303,4 +307,108 @@ TEST_CASE("The private socket is mode 0600: other users cannot even connect") {
   struct stat st {};
   REQUIRE(stat(f.sock().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+}
+
+namespace {
+
+// A dbus-daemon that lets everyone own and call everything, on <dir>/system_bus_socket.
+class PermissiveBus {
+ public:
+  explicit PermissiveBus(const std::string& dir) : sock_(dir + "/system_bus_socket") {
+    std::string conf = dir + "/bus.conf";
+    std::ofstream(conf) << "<busconfig><type>system</type><listen>unix:path=" << sock_
+                        << "</listen><auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/>"
+                           "<allow own=\"*\"/><allow send_destination=\"*\"/><allow receive_sender=\"*\"/>"
+                           "</policy></busconfig>\n";
+    std::string arg = "--config-file=" + conf;
+    const char* argv[] = {"dbus-daemon", arg.c_str(), "--nofork", "--nopidfile", nullptr};
+    if (posix_spawnp(&pid_, "dbus-daemon", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) pid_ = -1;
+    for (int i = 0; pid_ > 0 && i < 100 && !std::filesystem::exists(sock_); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ~PermissiveBus() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  PermissiveBus(const PermissiveBus&) = delete;
+  PermissiveBus& operator=(const PermissiveBus&) = delete;
+  bool up() const { return pid_ > 0 && std::filesystem::exists(sock_); }
+  std::string address() const { return "unix:path=" + sock_; }
+
+ private:
+  std::string sock_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("On the system bus the agent owns org.ipo.NetD1 and refuses a non-root caller itself") {
+  if (geteuid() != 0 || std::system("command -v dbus-daemon >/dev/null 2>&1") != 0) {
+    WARN("skipped: needs root and dbus-daemon");
+    return;
+  }
+  ServerFixture f;
+  REQUIRE(chmod(f.dir().c_str(), 0755) == 0);
+  PermissiveBus bus(f.dir());
+  REQUIRE(bus.up());
+  setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address().c_str(), 1);
+
+  int go[2];
+  REQUIRE(pipe(go) == 0);
+  pid_t child = fork();  // before any thread exists
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    close(go[1]);
+    char c = 0;
+    if (read(go[0], &c, 1) != 1) _exit(100);
+    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+      _exit(101);
+    auto client = AgentClient::Connect("/nonexistent/bus.sock", AgentClient::Via::kSystemBus);
+    if (!client.ok()) _exit(102);
+    int bad = 0;
+    auto status = client->StatusJson();
+    if (status.ok() || status.status().code() != Status::Code::kPermission ||
+        status.status().message().find("only root may call Status (caller euid 65534)") == std::string::npos)
+      bad |= 1;
+    if (client->Reload().code() != Status::Code::kPermission) bad |= 2;
+    auto gen = client->Generation();
+    if (!gen.ok() || *gen != 3) bad |= 4;
+    _exit(bad);
+  }
+  close(go[0]);
+  f.system_bus = true;
+  f.Start();
+  f.server().NotifyGeneration(3);
+  // Wait until the name is owned and the generation published.
+  bool owned = false;
+  for (int i = 0; i < 100 && !owned; ++i) {
+    auto c = AgentClient::Connect("/nonexistent/bus.sock", AgentClient::Via::kSystemBus);
+    owned = c.ok() && c->Generation().ok() && *c->Generation() == 3;
+    if (!owned) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(owned);
+  REQUIRE(write(go[1], "o", 1) == 1);
+  close(go[1]);
+  int wstatus = 0;
+  REQUIRE(waitpid(child, &wstatus, 0) == child);
+  REQUIRE(WIFEXITED(wstatus));
+  CHECK(WEXITSTATUS(wstatus) == 0);
+  CHECK(f.statuses == 0);
+  CHECK(f.reloads == 0);
+
+  // Root: auto picks the system bus; the same methods work.
+  auto root = AgentClient::Connect(f.sock());
+  REQUIRE(root.ok());
+  CHECK(std::string(root->transport()) == "system-bus");
+  CHECK(root->where() == "system bus name org.ipo.NetD1");
+  CHECK(root->StatusJson().ok());
+  CHECK(f.statuses == 1);
+  f.Stop();
+  // The name is gone with the server: auto falls back to the socket, which is gone too.
+  auto after = AgentClient::Connect(f.sock());
+  REQUIRE_FALSE(after.ok());
+  CHECK(after.status().message().find("nobody owns org.ipo.NetD1") != std::string::npos);
+  unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
