@@ -9,6 +9,12 @@
 #     running, and docker_c is restarted through dockerd's other socket (the agent gets the
 #     event on its open stream but cannot inspect): rules stay protective (0 forbidden);
 #     once the socket is back the agent reconnects and converges to docker_c's new state.
+#  3. dockerd restarted gracefully without live-restore: the containers stop (docker_b, which
+#     is published with -p 3316:3316 and restart policy always, comes back by itself, so
+#     docker-proxy re-binds host port 3316 as soon as dockerd is up, possibly before the
+#     agent has reconnected): WAN -> host:3316 must stay closed all along.
+# docker_b runs with -p 3316:3316 --restart always for the whole test (docker-proxy on the
+# host, the INPUT path).
 set -Eeuo pipefail
 # shellcheck source=tests/faults/faults_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
@@ -27,6 +33,10 @@ agent_degraded() {
 main() {
   fault_begin
   local before after t0 pid
+  lab_test_mark
+  ipo_lab_docker rm -f docker_b >/dev/null
+  ipo_lab_container_run docker_b 3316 docker_b -p 3316:3316 --restart always
+  lab_test_converge "docker_b recreated with -p 3316:3316 --restart always" 60
   before=$(fault_ruleset)
 
   # 1. dockerd SIGKILL
@@ -71,6 +81,23 @@ main() {
   lab_test_converge "socket loss during docker restart docker_c" 60
   ipo_info "socket loss: converged $((SECONDS - t0)) s after docker_c's restart"
   lab_test_matrix "after socket loss"
+
+  # 3. graceful dockerd restart without live-restore (containers stop and restart)
+  local t_ms ok3
+  t_ms=$(date +%s%3N)
+  lab_test_mark
+  ipo_lab_dockerd_stop
+  ipo_lab_dockerd_start
+  ipo_lab_containers_ensure_running
+  lab_test_converge "graceful dockerd restart (containers restarted, docker-proxy re-bound)" 90
+  sleep 2
+  ok3=$(ipo_lab_prober_since "$FAULT_FORBIDDEN" "$t_ms")
+  ipo_info "forbidden successes during the graceful dockerd restart: $ok3"
+  if ((ok3 > 0)); then
+    awk -v t="$(date -u -d "@${t_ms:0:-3}" +%H:%M:%S)" '$1 >= t' "$FAULT_FORBIDDEN/successes.log" | head -n 20
+  fi
+  lab_test_check "0 forbidden successes while docker-proxy re-bound its ports (got $ok3)" test "$ok3" -eq 0
+  lab_test_matrix "after graceful dockerd restart"
   fault_end
 }
 
