@@ -180,6 +180,7 @@ int Run(const Options& opt) {
     (*bus)->NotifyState(s.value("generation", uint64_t{0}), s.value("agent_drift", std::vector<std::string>{}));
   };
   publish_bus_state();
+  reconciler.SetDriftObserver([&](const std::vector<std::string>& found) { (*bus)->NotifyDrift(found); });
   std::thread bus_thread([&] { (*bus)->Run([&] { return stopping.load(); }); });
   ipo::daemon::EventPump pump(**docker, queue, reconciler.last_event_nano());
   std::thread pump_thread([&] { pump.Run(); });
@@ -250,7 +251,6 @@ int Run(const Options& opt) {
     if (!running) break;
     if (!tamper.empty()) {
       auto drift = reconciler.CheckDrift(/*repair=*/true, tamper, tamper_noticed);
-      if (drift.ok() && !drift->empty()) (*bus)->NotifyDrift(*drift);
       if (!drift.ok()) spdlog::error("repairing after a foreign change: {}", drift.status().message());
     }
     if (sync) {
@@ -267,7 +267,6 @@ int Run(const Options& opt) {
     }
     if (std::chrono::steady_clock::now() >= next_drift_check) {
       auto drift = reconciler.CheckDrift(/*repair=*/true);
-      if (drift.ok() && !drift->empty()) (*bus)->NotifyDrift(*drift);
       if (!drift.ok()) spdlog::warn("drift check: {}", drift.status().message());
       next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);
     }

@@ -162,6 +162,7 @@ Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::
   }
   for (const auto& d : drift_) spdlog::warn("drift: {}", d);
   std::vector<std::string> found = drift_;
+  if (drift_observer_) drift_observer_(found);
   Status st = nft_.ReplaceTables(*applied_, false);
   if (st.ok()) {
     auto again = nft_.ReadTables(Owned());  // confirm the repair holds

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -44,6 +45,11 @@ class Reconciler {
   // `noticed` to the confirmed read-back. Returns the differences found.
   Result<std::vector<std::string>> CheckDrift(bool repair, const std::string& trigger = "periodic drift check",
                                               std::chrono::steady_clock::time_point noticed = {});
+  // Called with the differences as soon as drift is found, before the repair (the D-Bus
+  // Drift signal). Runs on the reconcile thread; must not block.
+  void SetDriftObserver(std::function<void(const std::vector<std::string>&)> observer) {
+    drift_observer_ = std::move(observer);
+  }
   // Counts a foreign change to the owned tables seen in the kernel's notifications.
   void NoteTampering() { ++tamper_notices_; }
   // Facts for the status document that the reconciler does not own: how the tables are
@@ -78,6 +84,7 @@ class Reconciler {
   std::vector<std::string> drift_;
   uint64_t drift_repairs_ = 0;
   uint64_t tamper_notices_ = 0;
+  std::function<void(const std::vector<std::string>&)> drift_observer_;
   nlohmann::json last_repair_;  // null until the first repair
   std::string claim_ = "off";
   bool monitor_ = false;
