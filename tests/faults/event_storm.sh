@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fault test: a Docker event storm. STORM_CONTAINERS (default 1000) busybox containers are
-# started and stopped (`docker run -d --rm IMAGE true`: create, start, die, destroy; on the
+# started and stopped (`docker run -d --rm IMAGE sh -c 'exit 0'`: create, start, die, destroy; on the
 # default bridge), STORM_PARALLEL (default 8) at a time, while docker_c is restarted a few
 # times in between (real work for the agent). The prober hammers every forbidden path the
 # whole time. Asserts: the agent saw the storm (its event counter), stayed alive, converged
@@ -36,7 +36,9 @@ storm_one() {
     return 0
   fi
   DOCKER_CONFIG="$IPO_LAB_DOCKER_DIR/cli" /usr/bin/docker -H "unix://$IPO_LAB_DOCKER_DIR/docker.sock" \
-    run -d --rm --name "storm-$1" "$IPO_DOCKER_IMAGE" true >/dev/null 2>&1 || echo "storm-$1 failed" >&2
+    run -d --rm --name "storm-$1" "$IPO_DOCKER_IMAGE" sh -c 'exit 0' >/dev/null 2>"$FAULT_TMP/run.err.$1" ||
+    echo "storm-$1 failed: $(head -c 200 "$FAULT_TMP/run.err.$1")" >&2
+  rm -f "$FAULT_TMP/run.err.$1"
 }
 
 main() {
@@ -57,7 +59,7 @@ main() {
   sampler_pid=$!
   touch "$FAULT_TMP/sampling"
   export -f storm_one
-  export IPO_LAB_DOCKER_DIR IPO_DOCKER_IMAGE
+  export IPO_LAB_DOCKER_DIR IPO_DOCKER_IMAGE FAULT_TMP
   export STORM_DEADLINE=$(($(date +%s) + BUDGET))
   t0=$(date +%s%3N)
   (
@@ -73,7 +75,8 @@ main() {
   rm -f "$FAULT_TMP/sampling"
   wait "$sampler_pid" "$restarter" 2>/dev/null || true
   local failed skipped ran
-  failed=$(grep -c 'failed' "$FAULT_TMP/storm.err" || true)
+  failed=$(grep -c '^storm-[0-9]* failed' "$FAULT_TMP/storm.err" || true)
+  grep -m 3 '^storm-[0-9]* failed' "$FAULT_TMP/storm.err" >&2 || true
   skipped=$(grep -c 'skipped' "$FAULT_TMP/storm.err" || true)
   ran=$((COUNT - skipped))
   ipo_info "storm: $ran of $COUNT containers started and stopped ($skipped skipped at the ${BUDGET} s budget) in $((dur / 1000)).$((dur % 1000 / 100)) s ($((ran * 1000 / (dur > 0 ? dur : 1))) containers/s, $PARALLEL in parallel), $failed docker runs failed"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test: the server survives repeated power loss without a window. The lab comes up with the
-# agent; the containers get restart policy "always"; a prober hammers every FORBIDDEN path of
+# agent; the containers get restart policy "always" (docker_b is also published with
+# -p 3316:3316, so docker-proxy listens on the host at boot); a prober hammers every FORBIDDEN path of
 # the matrix from ipo-wan and ipo-lan-deny (IPv4 and IPv6) for the whole test. Then, N times
 # (REBOOT_ITERATIONS, default 20): every process of ipo-host and every container process is
 # SIGKILLed, /run state is cleared and the ipo-host namespace deleted (the client namespaces
@@ -90,7 +91,13 @@ finish() {
 main() {
   lab_test_begin
   trap finish EXIT
-  ipo_lab_docker update --restart always docker_a docker_b docker_c >/dev/null
+  ipo_lab_docker update --restart always docker_a docker_c >/dev/null
+  # docker_b publishes its port with -p too: docker-proxy listens on the host (the INPUT path)
+  # as soon as dockerd restarts it at boot, before the agent runs.
+  lab_test_mark
+  ipo_lab_docker rm -f docker_b >/dev/null
+  ipo_lab_container_run docker_b 3316 docker_b -p 3316:3316 --restart always
+  lab_test_converge "docker_b recreated with -p 3316:3316 --restart always" 60
   lab_test_check "prober counts a success on an allowed path" ipo_lab_prober_selftest
   PROBE_DIR=$(mktemp -d /tmp/ipo-reboot-prober.XXXXXX)
   local paths
