@@ -188,13 +188,18 @@ int Run(const Options& opt) {
   std::thread monitor_thread;
   if (monitor) monitor_thread = std::thread([&] { MonitorLoop(*monitor, (*nft)->portid(), queue, stopping); });
   bool ready = false;
+  // A failed sync (Docker went away mid-way) is retried with backoff until one succeeds,
+  // not left until the next event.
+  auto retry_at = std::chrono::steady_clock::time_point::max();
+  auto retry_backoff = 500ms;
 
   uint64_t watchdog_usec = 0;
   bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
   auto next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);
   bool running = true;
   while (running) {
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_drift_check - std::chrono::steady_clock::now());
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(next_drift_check, retry_at) -
+                                                                      std::chrono::steady_clock::now());
     auto item = queue.Pop(std::max(wait, 0ms));
     bool sync = false;
     std::string reason;
@@ -229,6 +234,7 @@ int Run(const Options& opt) {
           auto fresh = ipo::policy::LoadPolicy(opt.policy);
           if (!fresh.ok()) {
             spdlog::error("policy reload refused, keeping the policy in force: {}", fresh.status().message());
+            reconciler.NoteReloadRefused(fresh.status().message());
           } else {
             ipo::Status st = reconciler.ReplacePolicy(*fresh);
             if (!st.ok()) spdlog::error("policy reload: {}", st.message());
@@ -253,8 +259,19 @@ int Run(const Options& opt) {
       auto drift = reconciler.CheckDrift(/*repair=*/true, tamper, tamper_noticed);
       if (!drift.ok()) spdlog::error("repairing after a foreign change: {}", drift.status().message());
     }
+    if (!sync && std::chrono::steady_clock::now() >= retry_at) {
+      sync = true;
+      reason = "retry after a failed sync";
+    }
     if (sync) {
       ipo::Status st = reconciler.Sync(reason);
+      if (st.ok()) {
+        retry_at = std::chrono::steady_clock::time_point::max();
+        retry_backoff = 500ms;
+      } else {
+        retry_at = std::chrono::steady_clock::now() + retry_backoff;
+        retry_backoff = std::min(retry_backoff * 2, std::chrono::milliseconds(5000));
+      }
       if (st.ok() && !ready) {
         ready = true;
         sd_notify(0, "READY=1\nSTATUS=in sync with Docker; ruleset in force");
@@ -266,6 +283,7 @@ int Run(const Options& opt) {
       }
     }
     if (std::chrono::steady_clock::now() >= next_drift_check) {
+      reconciler.RetrySave();
       auto drift = reconciler.CheckDrift(/*repair=*/true);
       if (!drift.ok()) spdlog::warn("drift check: {}", drift.status().message());
       next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);

@@ -56,8 +56,11 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
   compile::Observed o;
   std::set<compile::ProxyPort> ports;
   for (const docker::ContainerInfo& c : containers) {
-    if (c.running) {
-      for (const docker::PortBinding& b : c.ports) {
+    // docker-proxy ports stay guarded for as long as the container EXISTS: they are known
+    // from `create` (before docker-proxy listens at `start`) and kept while it is stopped,
+    // so a restart (restart policy, dockerd restart) never finds them unguarded.
+    for (const auto* list : {&c.ports, &c.configured_ports}) {
+      for (const docker::PortBinding& b : *list) {
         if (b.host_port == 0) continue;
         uint8_t proto = b.proto == "udp" ? 17 : b.proto == "sctp" ? 132 : 6;
         ports.insert({proto, b.host_port});

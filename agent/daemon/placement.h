@@ -33,7 +33,7 @@ PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<dock
                             const std::vector<docker::ContainerInfo>& containers);
 
 // What the compiler needs from Docker's view: policy containers' addresses on their policy
-// network, and every running container's docker-proxy host ports.
+// network, and the docker-proxy host ports of every existing container (running or not).
 compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::ContainerInfo>& containers);
 
 }  // namespace ipo::daemon

@@ -139,7 +139,8 @@ Status Reconciler::Apply(const nft::Ruleset& desired, const compile::Observed& o
   Status saved = store_.Save(state_);
   if (!saved.ok()) {
     // The ruleset is in force; only the copy for the next boot is stale. Retried at the
-    // next apply; the previous file stays intact (StateStore never tears it).
+    // next apply and at every drift check (RetrySave); the previous file stays intact
+    // (StateStore never tears it).
     if (state_error_ != saved.message()) spdlog::error("saving state: {}", saved.message());
     state_error_ = saved.message();
   } else if (!state_error_.empty()) {
@@ -217,7 +218,25 @@ void Reconciler::SetDocker(bool connected, const std::string& detail) {
   Publish();
 }
 
+void Reconciler::NoteReloadRefused(const std::string& why) {
+  reload_refused_ = why;
+  Publish();
+}
+
+void Reconciler::RetrySave() {
+  if (state_error_.empty()) return;
+  Status saved = store_.Save(state_);
+  if (saved.ok()) {
+    spdlog::info("state saved again to {} (generation {})", store_.path(), state_.generation);
+    state_error_.clear();
+  } else {
+    state_error_ = saved.message();
+  }
+  Publish();
+}
+
 Status Reconciler::ReplacePolicy(policy::Policy p) {
+  reload_refused_.clear();
   policy_ = std::move(p);
   spdlog::info("policy reloaded from {}", policy_.source);
   if (!docker_connected_) {
@@ -265,6 +284,9 @@ void Reconciler::Publish() {
   } else if (!problems_.empty()) {
     health = "degraded";
     reason = problems_.front();
+  } else if (!reload_refused_.empty()) {
+    health = "degraded";
+    reason = "policy reload refused, the previous policy stays in force: " + reload_refused_;
   } else if (!state_error_.empty()) {
     health = "degraded";
     reason = "state not saved (the ruleset is in force; the next boot would restore an older one): " + state_error_;
@@ -286,6 +308,7 @@ void Reconciler::Publish() {
       {"protection", {{"claim", claim_}, {"monitor", monitor_}}},
       {"boot_restore", boot_restore_},
       {"state_save", {{"ok", state_error_.empty()}, {"error", state_error_}}},
+      {"reload_refused", reload_refused_},
       {"syncs", syncs_},
       {"events", events_},
       {"last_apply", {{"kind", last_apply_kind_}, {"ms", last_apply_ms_}}},

@@ -62,6 +62,11 @@ class Reconciler {
   void SetDocker(bool connected, const std::string& detail);
   // Swaps in a new policy (after SIGHUP) and syncs. The caller has validated it.
   Status ReplacePolicy(policy::Policy p);
+  // Records that a reload was refused (the policy in force stays): health says so until the
+  // next successful reload.
+  void NoteReloadRefused(const std::string& why);
+  // Saves the state again if the last save failed (disk full, read-only); no-op otherwise.
+  void RetrySave();
 
   int64_t last_event_nano() const { return state_.last_event_nano; }
   const std::optional<nft::Ruleset>& applied() const { return applied_; }
@@ -90,6 +95,7 @@ class Reconciler {
   bool monitor_ = false;
   nlohmann::json boot_restore_;
   std::string state_error_;  // why the last save failed ("" when it worked)
+  std::string reload_refused_;  // why the last reload was refused ("" when it worked)
   uint64_t syncs_ = 0;
   uint64_t events_ = 0;
   double last_apply_ms_ = 0;

@@ -100,7 +100,7 @@ TEST_CASE("an address taken over by another container is never published for it"
   f.docker.Find("docker_a")->running = false;
   REQUIRE(r.Sync("die docker_a").ok());
   // intruder takes docker_a's old address on the shared network
-  docker::ContainerInfo intruder{"id-intruder", "intruder", true, "running", 1, {{"ipo-shared", "x", old_ip, ""}}, {}};
+  docker::ContainerInfo intruder{"id-intruder", "intruder", true, "running", 1, {{"ipo-shared", "x", old_ip, ""}}, {}, {}};
   f.docker.containers.push_back(intruder);
   REQUIRE(r.Sync("start intruder").ok());
   CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
@@ -194,6 +194,16 @@ TEST_CASE("a state directory that cannot be written degrades health but keeps th
   CHECK(s["state_save"]["ok"] == false);
   CHECK(s["health"] == "degraded");
   CHECK(s["health_reason"].get<std::string>().rfind("state not saved", 0) == 0);
+  // Room again (here: the parent becomes a directory): the next retry saves, health recovers.
+  std::filesystem::remove(dir + "/not-a-dir");
+  std::filesystem::create_directories(dir + "/not-a-dir/state");
+  r.RetrySave();
+  CHECK(r.StatusJson()["state_save"]["ok"] == true);
+  CHECK(r.StatusJson()["health"] == "ok");
+  CHECK(store.Load().ok());
+  r.NoteReloadRefused("/etc/ipo-netd/policy.json:3: lan: missing");
+  CHECK(r.StatusJson()["health_reason"] ==
+        "policy reload refused, the previous policy stays in force: /etc/ipo-netd/policy.json:3: lan: missing");
   std::filesystem::remove_all(dir);
 }
 
@@ -212,15 +222,22 @@ TEST_CASE("a failed apply leaves the previous ruleset and the next sync replaces
   CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
 }
 
-TEST_CASE("docker-proxy ports of every running container are guarded") {
+TEST_CASE("docker-proxy ports are guarded for as long as their container exists") {
   auto p = LabPolicy();
   std::vector<docker::ContainerInfo> cs = {
-      {"1", "docker_b", true, "running", 1, {}, {{"tcp", 3316, "0.0.0.0", 9999}, {"tcp", 3316, "::", 9999}}},
-      {"2", "other", true, "running", 1, {}, {{"udp", 53, "", 5353}}},
-      {"3", "stopped", false, "exited", 0, {}, {{"tcp", 1, "", 7777}}},
+      {"1", "docker_b", true, "running", 1, {}, {{"tcp", 3316, "0.0.0.0", 9999}, {"tcp", 3316, "::", 9999}}, {}},
+      {"2", "other", true, "running", 1, {}, {{"udp", 53, "", 5353}}, {{"udp", 53, "", 5353}}},
+      // stopped (restart policy, dockerd restart): docker-proxy comes back the moment it starts
+      {"3", "stopped", false, "exited", 0, {}, {}, {{"tcp", 1, "", 7777}}},
+      // just created (`docker run -p` between create and start)
+      {"4", "created", false, "created", 0, {}, {}, {{"tcp", 80, "", 8888}, {"tcp", 81, "", 0}}},
   };
   auto o = daemon::Observe(p, cs);
-  REQUIRE(o.proxy_ports.size() == 2);
-  CHECK(o.proxy_ports[0] == compile::ProxyPort{6, 9999});
-  CHECK(o.proxy_ports[1] == compile::ProxyPort{17, 5353});
+  REQUIRE(o.proxy_ports.size() == 4);
+  CHECK(o.proxy_ports[0] == compile::ProxyPort{6, 7777});
+  CHECK(o.proxy_ports[1] == compile::ProxyPort{6, 8888});
+  CHECK(o.proxy_ports[2] == compile::ProxyPort{6, 9999});
+  CHECK(o.proxy_ports[3] == compile::ProxyPort{17, 5353});
+  cs.pop_back();  // `docker rm`: only then does the port leave the set
+  CHECK(daemon::Observe(p, cs).proxy_ports.size() == 3);
 }

@@ -41,7 +41,11 @@ struct ContainerInfo {
   std::string state;    // "running", "exited", ...
   int pid = 0;          // 0 unless running
   std::vector<Endpoint> endpoints;
-  std::vector<PortBinding> ports;
+  std::vector<PortBinding> ports;  // NetworkSettings.Ports: what docker-proxy listens on now (running only)
+  // HostConfig.PortBindings: what `docker run -p` asked for, known from `create` on and kept
+  // while the container exists, stopped or not (host_port 0: a random port, known only once
+  // running).
+  std::vector<PortBinding> configured_ports;
   bool operator==(const ContainerInfo&) const = default;
 };
 

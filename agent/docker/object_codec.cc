@@ -37,6 +37,33 @@ uint16_t ParseHostPort(const std::string& text, const std::string& path) {
   return static_cast<uint16_t>(port);
 }
 
+// {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "81/tcp": null} -> sorted bindings.
+std::vector<PortBinding> PortBindingsFromJson(const Json& ports, const std::string& where) {
+  std::vector<PortBinding> out;
+  for (const auto& [key, bindings] : ports.items()) {
+    const std::string path = where + "[\"" + key + "\"]";
+    auto [container_port, proto] = ParsePortKey(key, path);
+    if (bindings.is_null()) continue;  // exposed, not published
+    internal::ExpectArray(bindings, path);
+    for (size_t i = 0; i < bindings.size(); ++i) {
+      const std::string item = path + "[" + std::to_string(i) + "]";
+      internal::ExpectObject(bindings[i], item);
+      PortBinding pb;
+      pb.proto = proto;
+      pb.container_port = container_port;
+      pb.host_ip = internal::String(bindings[i], item, "HostIp");
+      std::string host_port = internal::String(bindings[i], item, "HostPort");
+      pb.host_port = host_port.empty() ? 0 : ParseHostPort(host_port, item + ".HostPort");
+      out.push_back(std::move(pb));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const PortBinding& a, const PortBinding& b) {
+    return std::tie(a.container_port, a.proto, a.host_ip, a.host_port) <
+           std::tie(b.container_port, b.proto, b.host_ip, b.host_port);
+  });
+  return out;
+}
+
 ContainerInfo ContainerFromJson(const Json& doc) {
   internal::ExpectObject(doc, "");
   ContainerInfo c;
@@ -62,28 +89,10 @@ ContainerInfo ContainerFromJson(const Json& doc) {
     c.endpoints.push_back(std::move(ep));
   }
 
-  const Json& ports = internal::Object(settings, "NetworkSettings", "Ports");
-  for (const auto& [key, bindings] : ports.items()) {
-    const std::string path = "NetworkSettings.Ports[\"" + key + "\"]";
-    auto [container_port, proto] = ParsePortKey(key, path);
-    if (bindings.is_null()) continue;  // exposed, not published
-    internal::ExpectArray(bindings, path);
-    for (size_t i = 0; i < bindings.size(); ++i) {
-      const std::string item = path + "[" + std::to_string(i) + "]";
-      internal::ExpectObject(bindings[i], item);
-      PortBinding pb;
-      pb.proto = proto;
-      pb.container_port = container_port;
-      pb.host_ip = internal::String(bindings[i], item, "HostIp");
-      pb.host_port =
-          ParseHostPort(internal::String(bindings[i], item, "HostPort"), item + ".HostPort");
-      c.ports.push_back(std::move(pb));
-    }
-  }
-  std::sort(c.ports.begin(), c.ports.end(), [](const PortBinding& a, const PortBinding& b) {
-    return std::tie(a.container_port, a.proto, a.host_ip, a.host_port) <
-           std::tie(b.container_port, b.proto, b.host_ip, b.host_port);
-  });
+  c.ports = PortBindingsFromJson(internal::Object(settings, "NetworkSettings", "Ports"), "NetworkSettings.Ports");
+  const Json& host_config = internal::Object(doc, "", "HostConfig");
+  c.configured_ports =
+      PortBindingsFromJson(internal::Object(host_config, "HostConfig", "PortBindings"), "HostConfig.PortBindings");
   return c;
 }
 

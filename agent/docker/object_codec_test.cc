@@ -26,6 +26,8 @@ TEST_CASE("DecodeContainer: running, published ports on v4 and v6", "[docker][co
   CHECK(c->ports == std::vector<PortBinding>{{"tcp", 80, "0.0.0.0", 8080},
                                              {"tcp", 80, "::", 8080},
                                              {"udp", 90, "127.0.0.1", 9090}});
+  // What `docker run -p` asked for (HostConfig), known while the container exists.
+  CHECK(c->configured_ports == std::vector<PortBinding>{{"tcp", 80, "", 8080}, {"udp", 90, "127.0.0.1", 9090}});
 }
 
 TEST_CASE("DecodeContainer: two networks, no ports", "[docker][codec]") {
