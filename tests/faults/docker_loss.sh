@@ -37,6 +37,9 @@ main() {
   ipo_lab_docker rm -f docker_b >/dev/null
   ipo_lab_container_run docker_b 3316 docker_b -p 3316:3316 --restart always
   lab_test_converge "docker_b recreated with -p 3316:3316 --restart always" 60
+  # The window while a -p container is created is faults_publish_race's subject.
+  sleep 1
+  FAULT_SINCE_MS=$(date +%s%3N)
   before=$(fault_ruleset)
 
   # 1. dockerd SIGKILL
