@@ -27,6 +27,8 @@ if "${inst[@]}" 2>"$root/err"; then echo "FAIL: broken daemon.json accepted"; ex
 grep -q 'daemon.json is not valid JSON' "$root/err" || { echo "FAIL: unclear error: $(cat "$root/err")"; exit 1; }
 [[ -f "$IPO_SRC/systemd/ipo-netd-restore.service" && ! -f $root/etc/systemd/system/ipo-netd-restore.service ]] &&
   { echo "FAIL: ipo-netd-restore.service not installed"; exit 1; }
+[[ -f "$IPO_SRC/systemd/org.ipo.NetD1.conf" && ! -f $root/etc/dbus-1/system.d/org.ipo.NetD1.conf ]] &&
+  { echo "FAIL: org.ipo.NetD1.conf not installed"; exit 1; }
 
 if "${IPO_SRC}/scripts/install-agent" --migrate-only --root "$root" 2>"$root/err"; then echo "FAIL: --migrate-only with --root accepted"; exit 1; fi
 grep -q 'live system' "$root/err" || { echo "FAIL: unclear error: $(cat "$root/err")"; exit 1; }
