@@ -76,8 +76,12 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
   t.family = nft::Family::kInet;
   t.name = kFilterTable;
 
-  Set bridges{"bridges", {Type::kIfName}, {}, false, {}, "bridges of the policy's networks"};
+  Set bridges{"bridges", {Type::kIfName}, {}, false, {}, "bridges of the policy's networks and Docker's default one"};
   for (const policy::Network& n : policy.networks) bridges.elements.push_back(Element{{nft::IfName{n.bridge}}, {}, {}});
+  // A container starts on docker0 and sits there until the agent moves it (seconds under
+  // load): guarded like the others from the first boot on (an ifname matches before the
+  // interface exists).
+  bridges.elements.push_back(Element{{nft::IfName{kDockerDefaultBridge}}, {}, {}});
   Set lan4{"lan-v4", {Type::kIpv4Addr}, {}, true, {}, "the LAN"};
   Set lan6{"lan-v6", {Type::kIpv6Addr}, {}, true, {}, "the LAN"};
   for (const policy::Prefix& p : policy.lan.subnets) (p.is_v4() ? lan4 : lan6).elements.push_back(PrefixElement(p));
@@ -111,6 +115,9 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
                                       nft::Cmp{Field::kOifname, false, nft::IfName{n.bridge}}, Accept()},
                                      "within network " + n.name));
   }
+  between.rules.push_back(MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{kDockerDefaultBridge}},
+                                    nft::Cmp{Field::kOifname, false, nft::IfName{kDockerDefaultBridge}}, Accept()},
+                                   "within Docker's default network"));
   between.rules.push_back(MakeRule({nft::Counter{}, Drop()}, "containers on different networks never talk"));
 
   Chain to_containers{"to-containers", std::nullopt, {}};

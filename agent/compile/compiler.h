@@ -45,6 +45,9 @@ struct Observed {
 
 inline constexpr const char* kFilterTable = "ipo_netd";  // inet
 inline constexpr const char* kNatTable = "ipo_netd_nat";  // ip and ip6
+// Docker's default bridge: not a policy network, but containers pass through it (they start
+// there), so it is guarded like one.
+inline constexpr const char* kDockerDefaultBridge = "docker0";
 
 // The desired ruleset. Containers the policy does not name are ignored; policy containers
 // that are not running or not yet on their network get no published-port elements.

@@ -56,6 +56,16 @@ Status Reconciler::Place() {
   if (!networks.ok()) return networks.status();
   auto containers = docker_.ListContainers();
   if (!containers.ok()) return containers.status();
+  // Guard new docker-proxy ports BEFORE the slow network moves below (seconds): `docker run
+  // -p` starts docker-proxy milliseconds after `create`, and the ports are known from then.
+  if (applied_) {
+    compile::Observed now = Observe(policy_, *containers);
+    KeepReleasedPorts(now);
+    if (now.proxy_ports != state_.observed.proxy_ports) {
+      Status guarded = Apply(compile::Compile(policy_, now), now, "guard docker-proxy ports before placement");
+      if (!guarded.ok()) return guarded;
+    }
+  }
   PlacementPlan plan = PlanPlacement(policy_, *networks, *containers);
   problems_ = plan.problems;
   for (const auto& p : plan.problems) spdlog::warn("placement: {}", p);
@@ -85,6 +95,24 @@ Status Reconciler::Place() {
   return Status::Ok();
 }
 
+void Reconciler::KeepReleasedPorts(compile::Observed& o) {
+  constexpr auto kPortGrace = std::chrono::seconds(120);
+  auto now = Clock::now();
+  auto& ports = o.proxy_ports;
+  for (const compile::ProxyPort& p : state_.observed.proxy_ports)
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) released_ports_.emplace(p, now);
+  for (const compile::ProxyPort& p : ports) released_ports_.erase(p);
+  for (auto it = released_ports_.begin(); it != released_ports_.end();) {
+    if (now - it->second >= kPortGrace) {
+      it = released_ports_.erase(it);
+    } else {
+      ports.push_back(it->first);
+      ++it;
+    }
+  }
+  std::sort(ports.begin(), ports.end());
+}
+
 Status Reconciler::Sync(const std::string& reason) {
   ++syncs_;
   Status st = Place();
@@ -95,6 +123,7 @@ Status Reconciler::Sync(const std::string& reason) {
     return st;
   }
   compile::Observed observed = Observe(policy_, containers_);
+  KeepReleasedPorts(observed);
   st = Apply(compile::Compile(policy_, observed), observed, reason);
   Publish();
   return st;

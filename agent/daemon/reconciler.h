@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -77,6 +78,10 @@ class Reconciler {
   Status Apply(const nft::Ruleset& desired, const compile::Observed& observed, const std::string& reason);
   Status Place();
   void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
+  // Keeps a docker-proxy port guarded for kPortGrace after its last container is gone, so a
+  // container removed and recreated with the same -p (docker-compose up, a redeploy) never
+  // finds its port unguarded while the agent catches up.
+  void KeepReleasedPorts(compile::Observed& o);
 
   policy::Policy policy_;
   docker::DockerApi& docker_;
@@ -96,6 +101,7 @@ class Reconciler {
   nlohmann::json boot_restore_;
   std::string state_error_;  // why the last save failed ("" when it worked)
   std::string reload_refused_;  // why the last reload was refused ("" when it worked)
+  std::map<compile::ProxyPort, std::chrono::steady_clock::time_point> released_ports_;
   uint64_t syncs_ = 0;
   uint64_t events_ = 0;
   double last_apply_ms_ = 0;

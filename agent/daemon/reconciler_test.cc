@@ -241,3 +241,14 @@ TEST_CASE("docker-proxy ports are guarded for as long as their container exists"
   cs.pop_back();  // `docker rm`: only then does the port leave the set
   CHECK(daemon::Observe(p, cs).proxy_ports.size() == 3);
 }
+
+TEST_CASE("a removed container's docker-proxy port stays guarded for a grace period") {
+  Fixture f;
+  f.docker.Run("web", {{"tcp", 80, "", 8081}});
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("start web").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 8081"});
+  f.docker.containers.clear();  // docker rm -f web; docker run -p 8081:80 ... comes next
+  REQUIRE(r.Sync("destroy web").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 8081"});
+}
