@@ -5,5 +5,5 @@ ipo_bootstrap_core() {
     libnftnl-dev libmnl-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev \
     libsystemd-dev catch2 libcli11-dev \
     nftables iptables iproute2 util-linux procps psmisc docker.io busybox-static \
-    shellcheck clang-tidy jq python3 python3-venv
+    shellcheck clang-tidy jq python3 python3-venv dbus-daemon systemd
 }

@@ -24,6 +24,9 @@ IPO_LAB_NETD_PID=$IPO_LAB_RUN/netd.pid
 IPO_LAB_HOSTSVC_DIR=$IPO_LAB_RUN/hostsvc
 IPO_LAB_HOSTSVC_PID=$IPO_LAB_RUN/hostsvc.pid
 IPO_LAB_POLICY=${IPO_LAB_POLICY:-$IPO_LAB_SRC/rules/policy.json}
+# The lab's own system bus (these machines have none): the agent takes org.ipo.NetD1 there
+# and ipo-netctl talks to it over the bus, as on a production host.
+IPO_LAB_DBUS_DIR=$IPO_LAB_RUN/dbus
 IPO_LAB_NAMESPACES=(ipo-host ipo-wan ipo-lan-ok ipo-lan-deny)
 # Short probe timeouts (seconds): a dropped packet costs at most this much.
 IPO_LAB_CONNECT_TIMEOUT=${IPO_LAB_CONNECT_TIMEOUT:-1}
@@ -50,6 +53,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/ipo_lab_matrix.sh"
 # The prober (ipo_lab_prober_*: forbidden/allowed paths hammered in the background).
 # shellcheck source=scripts/lib/ipo_lab_prober.sh
 source "$(dirname "${BASH_SOURCE[0]}")/ipo_lab_prober.sh"
+# shellcheck source=scripts/lib/ipo_dbus.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ipo_dbus.sh"
 
 # ipo_lab_lock: take the lab's lock (flock on this library file; creates no file), wait up
 #   to 300 s. Held until the calling process exits.
@@ -255,16 +260,33 @@ ipo_lab_agent_build() {
 ipo_lab_netctl() {
   local bin
   bin=$(ipo_lab_agent_bin ipo-netctl) || ipo_die "ipo-netctl is not built (run scripts/lab up or cmake --build)"
-  ipo_lab_host "$bin" "$@" --run-dir "$IPO_LAB_NETD_RUN" --state-dir "$IPO_LAB_NETD_STATE" --policy "$IPO_LAB_POLICY"
+  DBUS_SYSTEM_BUS_ADDRESS=$(ipo_lab_bus_address) ipo_lab_host "$bin" "$@" --run-dir "$IPO_LAB_NETD_RUN" --state-dir "$IPO_LAB_NETD_STATE" --policy "$IPO_LAB_POLICY"
 }
 
-# ipo_lab_agent_start: start ipo-netd inside ipo-host in the background (log $IPO_LAB_NETD_LOG).
+# ipo_lab_bus_start: start the lab's private system bus (idempotent), without the lab lock.
+ipo_lab_bus_start() {
+  [[ -s $IPO_LAB_DBUS_DIR/address ]] && ipo_lab_pid_alive "$IPO_LAB_DBUS_DIR/dbus.pid" && return 0
+  # dbus-daemon must not inherit the lab lock's descriptor: it outlives this command.
+  (
+    if [[ -n ${IPO_LAB_LOCK_FD:-} ]]; then exec {IPO_LAB_LOCK_FD}<&-; fi
+    ipo_dbus_start "$IPO_LAB_DBUS_DIR" "$IPO_LAB_SRC/systemd/org.ipo.NetD1.conf" >/dev/null
+  ) || ipo_die "the lab's system bus did not start (log $IPO_LAB_DBUS_DIR/dbus.log)"
+}
+
+# ipo_lab_bus_address: the lab bus's address ("" when it is not running: no bus, socket only).
+ipo_lab_bus_address() {
+  if [[ -s $IPO_LAB_DBUS_DIR/address ]]; then ipo_dbus_address "$IPO_LAB_DBUS_DIR"; fi
+}
+
+# ipo_lab_agent_start: start ipo-netd inside ipo-host in the background (log $IPO_LAB_NETD_LOG),
+#   on the lab's system bus.
 ipo_lab_agent_start() {
   local bin
   bin=$(ipo_lab_agent_bin ipo-netd) || ipo_die "ipo-netd is not built under ${IPO_BUILD:-$IPO_LAB_SRC/build}"
   mkdir -p "$IPO_LAB_NETD_RUN" "$IPO_LAB_NETD_STATE"
+  ipo_lab_bus_start
   ipo_lab_spawn "$IPO_LAB_NETD_PID" "$IPO_LAB_NETD_LOG" \
-    nsenter --net=/run/netns/ipo-host -- "$bin" --policy "$IPO_LAB_POLICY" \
+    env DBUS_SYSTEM_BUS_ADDRESS="$(ipo_lab_bus_address)" nsenter --net=/run/netns/ipo-host -- "$bin" --policy "$IPO_LAB_POLICY" \
     --docker-host "unix://$IPO_LAB_DOCKER_SOCK" --state-dir "$IPO_LAB_NETD_STATE" --run-dir "$IPO_LAB_NETD_RUN"
 }
 
@@ -401,6 +423,7 @@ ipo_lab_kill_ns_pids() {
 #   the root namespace's ruleset differs from the one recorded at `up`.
 ipo_lab_down() {
   ipo_lab_agent_stop
+  ipo_dbus_stop "$IPO_LAB_DBUS_DIR"
   ipo_lab_kill_pidfile "$IPO_LAB_HOSTSVC_PID" 0
   # Killing the containers first makes dockerd's shutdown quick.
   if ipo_lab_pid_alive "$IPO_LAB_DOCKER_DIR/dockerd.pid"; then

@@ -6,7 +6,8 @@
 # whole time. Asserts: the agent saw the storm (its event counter), stayed alive, converged
 # afterwards (status clean, no drift) within 60 s, its RSS stayed bounded (peak below
 # STORM_RSS_LIMIT_KB, default 100 MiB, and at most 30 MiB above the start), and 0 forbidden
-# successes. Prints the storm's duration and rate.
+# successes. Prints the storm's duration and rate. STORM_PROBER_PAUSE (default 0.3 s) is the
+# probers' pause between attempts during the storm.
 set -Eeuo pipefail
 # shellcheck source=tests/faults/faults_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
@@ -42,6 +43,10 @@ storm_one() {
 }
 
 main() {
+  # Each probe is a curl process: at the default pause the probers alone keep two cores busy
+  # and halve Docker's container rate. A slower cadence still probes every forbidden path
+  # about twice a second throughout the storm.
+  IPO_LAB_PROBER_PAUSE=${STORM_PROBER_PAUSE:-0.3}
   fault_begin --no-prober-containers
   local rss0 ev0 peak sampler_pid t0 dur
   rss0=$(agent_rss_kb)
