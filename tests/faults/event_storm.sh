@@ -15,7 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
 COUNT=${STORM_CONTAINERS:-1000}
 # Time budget for the storm itself (seconds): runs not started by then are skipped, counted,
 # and fail the test with the measured rate (a machine too slow for the storm says so).
-BUDGET=${STORM_BUDGET_S:-330}
+BUDGET=${STORM_BUDGET_S:-450}
 PARALLEL=${STORM_PARALLEL:-8}
 RSS_LIMIT_KB=${STORM_RSS_LIMIT_KB:-102400}
 
