@@ -204,13 +204,7 @@ case_first_boot() {
 case_saved_state() {
   mkdir -p "$ROOT/var/lib/ipo-netd"
   chmod 0700 "$ROOT/var/lib/ipo-netd"
-  cat >"$ROOT/var/lib/ipo-netd/state.json" <<'JSON'
-ipo-netd-state 1
-{"generation": 41, "policy": "/etc/ipo-netd/policy.json", "applied_at": "2026-11-24T00:00:00Z",
- "containers": [{"name": "docker_a", "id": "a", "running": true, "ipv4": "172.30.1.2", "ipv6": "fd00:ac1e:1::2"},
-                {"name": "docker_c", "id": "c", "running": true, "ipv4": "172.30.2.2", "ipv6": "fd00:ac1e:2::2"}],
- "proxy_ports": [{"proto": 6, "port": 9999}], "last_event_nano": 0, "last_event": "container start docker_c"}
-JSON
+  cp "${IPO_SRC:?}/tests/testdata/state-generation-41.json" "$ROOT/var/lib/ipo-netd/state.json"
   boot
   assert_no_seccomp_kill
   assert_order
