@@ -87,6 +87,16 @@ lab_test_down_and_verify() {
   fi
 }
 
+# lab_test_finish_prober: EXIT trap for tests that run a prober in $PROBE_DIR: stop its
+#   loops, then lab_test_finish (with the script's exit status).
+lab_test_finish_prober() {
+  local rc=$?
+  [[ -n ${PROBE_DIR:-} ]] && ipo_lab_prober_kill "$PROBE_DIR"
+  set +e
+  (exit "$rc")
+  lab_test_finish
+}
+
 # lab_test_finish: EXIT trap: on failure print evidence, bring the lab down, verify, report.
 lab_test_finish() {
   local rc=$?

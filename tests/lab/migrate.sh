@@ -41,18 +41,9 @@ docker_rules() {
   done
 }
 
-# finish: EXIT trap: stop the prober, then the harness's finish.
-finish() {
-  local rc=$?
-  [[ -n $PROBE_DIR ]] && ipo_lab_prober_kill "$PROBE_DIR"
-  set +e
-  (exit "$rc")
-  lab_test_finish
-}
-
 main() {
   lab_test_begin --no-agent
-  trap finish EXIT
+  trap lab_test_finish_prober EXIT
   # dockerd as a host looks before the agent: Docker's own iptables on.
   ipo_lab_docker rm -f docker_a docker_b docker_c >/dev/null
   ipo_lab_dockerd_stop

@@ -79,18 +79,9 @@ reboot_once() {
     "$(ipo_lab_prober_successes "$PROBE_DIR")"
 }
 
-# finish: EXIT trap: stop the prober loops, then the lab harness's own finish.
-finish() {
-  local rc=$?
-  [[ -n $PROBE_DIR ]] && ipo_lab_prober_kill "$PROBE_DIR"
-  set +e
-  (exit "$rc")
-  lab_test_finish
-}
-
 main() {
   lab_test_begin
-  trap finish EXIT
+  trap lab_test_finish_prober EXIT
   ipo_lab_docker update --restart always docker_a docker_c >/dev/null
   # docker_b publishes its port with -p too: docker-proxy listens on the host (the INPUT path)
   # as soon as dockerd restarts it at boot, before the agent runs.
