@@ -40,7 +40,17 @@ Element RangeElement(const policy::Range& r) {
   return e;
 }
 
-Element PrefixElement(const policy::Prefix& p) { return RangeElement(policy::PrefixRange(p)); }
+// `meta nfproto ipvX ip[6] saddr <subnet> counter drop`: a LAN source outside the allowlist.
+Rule LanDrop(const policy::Prefix& p) {
+  std::vector<Expr> exprs{Nfproto(p.is_v4() ? kNfprotoIpv4 : kNfprotoIpv6)};
+  if (p.len > 0) {  // a /0 "LAN" is every source of the family
+    exprs.push_back(nft::PrefixMatch{p.is_v4() ? Field::kIpSaddr : Field::kIp6Saddr, false,
+                                     p.is_v4() ? Value{*p.v4} : Value{*p.v6}, p.len});
+  }
+  exprs.push_back(nft::Counter{});
+  exprs.push_back(Drop());
+  return MakeRule(std::move(exprs), "LAN sources outside the allowlist");
+}
 
 void Sort(Set& s) {
   std::sort(s.elements.begin(), s.elements.end());
@@ -82,9 +92,6 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
   // load): guarded like the others from the first boot on (an ifname matches before the
   // interface exists).
   bridges.elements.push_back(Element{{nft::IfName{kDockerDefaultBridge}}, {}, {}});
-  Set lan4{"lan-v4", {Type::kIpv4Addr}, {}, true, {}, "the LAN"};
-  Set lan6{"lan-v6", {Type::kIpv6Addr}, {}, true, {}, "the LAN"};
-  for (const policy::Prefix& p : policy.lan.subnets) (p.is_v4() ? lan4 : lan6).elements.push_back(PrefixElement(p));
   Set allow4{"lan-allow-v4", {Type::kIpv4Addr}, {}, true, {}, "LAN sources allowed to reach every container"};
   Set allow6{"lan-allow-v6", {Type::kIpv6Addr}, {}, true, {}, "LAN sources allowed to reach every container"};
   for (const policy::Range& r : policy.lan.allow) (r.is_v4() ? allow4 : allow6).elements.push_back(RangeElement(r));
@@ -104,7 +111,7 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
             "host ports docker-proxy listens on (docker run -p)"};
   for (const ProxyPort& p : observed.proxy_ports)
     proxy.elements.push_back(Element{{nft::Proto{p.proto}, nft::Port{p.port}}, {}, {}});
-  for (Set* s : {&bridges, &lan4, &lan6, &allow4, &allow6, &pub4, &pub6, &proxy}) {
+  for (Set* s : {&bridges, &allow4, &allow6, &pub4, &pub6, &proxy}) {
     Sort(*s);
     t.sets.push_back(std::move(*s));
   }
@@ -128,10 +135,12 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
                         "the LAN allowlist reaches every container"));
   tc.push_back(MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()},
                         "the LAN allowlist reaches every container"));
-  tc.push_back(MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-v4"), nft::Counter{}, Drop()},
-                        "LAN sources outside the allowlist"));
-  tc.push_back(MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-v6"), nft::Counter{}, Drop()},
-                        "LAN sources outside the allowlist"));
+  // The LAN's drop rules match the subnets inline, not through an interval set: an interval
+  // set created in the same batch (every full replacement) matches nothing for a moment at
+  // commit on Linux 6.18 (measured, see docs/ruleset.md), and a drop that misses opens the
+  // published ports to the LAN. The allowlists' interval sets only ever accept, so a miss
+  // there fails closed; hash sets (bridges, published, proxy-ports) showed no such window.
+  for (const policy::Prefix& p : policy.lan.subnets) tc.push_back(LanDrop(p));
   tc.push_back(MakeRule({Nfproto(kNfprotoIpv4), nft::CtStatusDnat{},
                          In({Field::kIpDaddr, Field::kMetaL4proto, Field::kThDport}, "published-v4"), Accept()},
                         "published ports"));

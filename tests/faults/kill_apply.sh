@@ -69,7 +69,7 @@ main() {
   lab_test_check "candidates differ" bash -c '! cmp -s "$0" "$1"' "$dir/cand-a" "$dir/cand-b"
   ipo_info "candidate A $(wc -l <"$dir/cand-a") lines, B $(wc -l <"$dir/cand-b") lines"
   # How long one apply of B takes, from the agent's own report.
-  local i delay pid now next got old_count=0 new_count=0 torn=0 bad_state=0 cur=a
+  local i delay pid now next got kill_at old_count=0 new_count=0 torn=0 bad_state=0 cur=a
   local t0=$SECONDS
   for ((i = 1; i <= ITERATIONS; i++)); do
     if [[ $cur == a ]]; then next=b; else next=a; fi
@@ -79,6 +79,7 @@ main() {
     kill -HUP "$pid"
     sleep "$(printf '0.%03d' "$delay")"
     kill -9 "$pid"
+    kill_at=$(date +%T.%3N)
     ipo_wait_for 10 bash -c '! kill -0 "$0" 2>/dev/null' "$pid" || ipo_die "agent $pid did not die"
     now=$(rules_now)
     if [[ $now == "$(<"$dir/cand-$cur")" ]]; then
@@ -98,8 +99,9 @@ main() {
       cp "$IPO_LAB_NETD_STATE/state.json" "$dir/state.$i" 2>/dev/null || true
       got="$got, STATE TORN"
     fi
-    printf 'kill %2d: SIGKILL %3d ms after SIGHUP (%s -> %s): kernel ruleset = %s, state generation %s\n' \
-      "$i" "$delay" "$cur" "$next" "$got" "$(fault_state_generation 2>/dev/null || echo '?')"
+    # The time goes with the line so a prober success (successes.log) can be matched to a kill.
+    printf 'kill %2d at %s: SIGKILL %3d ms after SIGHUP (%s -> %s): kernel ruleset = %s, state generation %s\n' \
+      "$i" "$kill_at" "$delay" "$cur" "$next" "$got" "$(fault_state_generation 2>/dev/null || echo '?')"
     cur=$next
     ipo_lab_agent_start
     if ! ipo_lab_wait_converged 60; then
