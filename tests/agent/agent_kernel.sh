@@ -233,6 +233,24 @@ case_boot_restore_fail_closed() {
   echo "PASS: a garbage policy at boot loads the fail-closed baseline (forward policy drop), a good one replaces it"
 }
 
+# count_syns NETNS HOOK PORT SOURCE=NAME...: a table "seen" in NETNS whose chain HOOK
+#   (priority 10) counts the SYNs to PORT from each SOURCE in a rule commented NAME.
+count_syns() {
+  local netns=$1 hook=$2 port=$3 pair rules=""
+  shift 3
+  for pair in "$@"; do
+    rules+="ip saddr ${pair%%=*} tcp dport $port tcp flags syn counter comment \"${pair#*=}\""$'\n'
+  done
+  nsenter --net="$netns" -- nft -f - <<NFT
+table inet seen {
+  chain $hook {
+    type filter hook $hook priority 10; policy accept;
+    $rules
+  }
+}
+NFT
+}
+
 # replace_keeps_lan_closed: a full replacement of the tables (what a restart, a drift repair
 # or a structural reload does) never lets a LAN source outside the allowlist through, not
 # even for a moment. Topology: a client namespace (192.168.1.50 = LAN, not allowlisted;
@@ -262,24 +280,10 @@ case_replace_keeps_lan_closed() {
     ip addr add 203.0.113.9/24 dev eth0'
   nsenter --net="/run/netns/$box" -- sh -c 'ip link set lo up && ip link set eth0 up &&
     ip addr add 172.30.1.2/24 dev eth0 && ip route add default via 172.30.1.1'
-  nsenter --net="/run/netns/$box" -- nft -f - <<'NFT'
-table inet seen {
-  chain pre {
-    type filter hook prerouting priority 0; policy accept;
-    ip saddr 192.168.1.50 tcp dport 8080 tcp flags syn counter comment "lan-deny"
-    ip saddr 203.0.113.9 tcp dport 8080 tcp flags syn counter comment "wan"
-  }
-}
-NFT
-  in_ns nft -f - <<'NFT'
-table inet seen {
-  chain in {
-    type filter hook input priority 10; policy accept;
-    ip saddr 192.168.1.50 tcp dport 9999 tcp flags syn counter comment "lan-deny"
-    ip saddr 192.168.1.10 tcp dport 9999 tcp flags syn counter comment "allowed"
-  }
-}
-NFT
+  # Counters behind the agent's filter: in the container (prerouting) for :8080, on the
+  # host's input hook after the agent's (priority 10) for :9999.
+  count_syns "/run/netns/$box" prerouting 8080 192.168.1.50=lan-deny 203.0.113.9=wan
+  count_syns "/run/netns/$NS" input 9999 192.168.1.50=lan-deny 192.168.1.10=allowed
   write_state
   start_agent "$IPO_SRC/rules/policy.json" --claim-tables off --drift-interval 3600
   ipo_wait_for 10 in_ns nft list map ip ipo_netd_nat publish-any || fail "no tables"
@@ -301,13 +305,13 @@ while time.monotonic() < end and not (n % 500 == 0 and stop and os.path.exists(s
     n += 1
 print(n)' "$1" "$2" "$3" "${4:-}"
   }
-  # seen box|host COMMENT: SYNs counted behind the agent's filter for that source.
+  # seen box|host NAME: SYNs counted behind the agent's filter for that source.
   seen() {
     local out
     if [[ $1 == box ]]; then
-      out=$(nsenter --net="/run/netns/$box" -- nft list chain inet seen pre)
+      out=$(nsenter --net="/run/netns/$box" -- nft list chain inet seen prerouting)
     else
-      out=$(in_ns nft list chain inet seen in)
+      out=$(in_ns nft list chain inet seen input)
     fi
     awk -v c="\"$2\"" '$0 ~ c { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }' <<<"$out"
   }
