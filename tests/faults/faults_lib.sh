@@ -67,7 +67,7 @@ fault_end() {
   local ok attempts allowed_ok
   ok=$(ipo_lab_prober_successes "$FAULT_FORBIDDEN")
   if [[ -n ${FAULT_SINCE_MS:-} ]]; then
-    # The test's set-up (before FAULT_SINCE_MS) is covered by another test: count from there.
+    # What happens before FAULT_SINCE_MS is set-up or a known gap the test reports itself: count from there.
     ipo_info "forbidden successes during the set-up (not this test's fault): $((ok - $(ipo_lab_prober_since "$FAULT_FORBIDDEN" "$FAULT_SINCE_MS")))"
     ok=$(ipo_lab_prober_since "$FAULT_FORBIDDEN" "$FAULT_SINCE_MS")
   fi
