@@ -68,7 +68,7 @@ fault_end() {
   ok=$(ipo_lab_prober_successes "$FAULT_FORBIDDEN")
   if [[ -n ${FAULT_SINCE_MS:-} ]]; then
     # What happens before FAULT_SINCE_MS is set-up or a known gap the test reports itself: count from there.
-    ipo_info "forbidden successes during the set-up (not this test's fault): $((ok - $(ipo_lab_prober_since "$FAULT_FORBIDDEN" "$FAULT_SINCE_MS")))"
+    ipo_info "forbidden successes before the counted part (set-up, or a known gap the test reported): $((ok - $(ipo_lab_prober_since "$FAULT_FORBIDDEN" "$FAULT_SINCE_MS")))"
     ok=$(ipo_lab_prober_since "$FAULT_FORBIDDEN" "$FAULT_SINCE_MS")
   fi
   attempts=$(ipo_lab_prober_attempts "$FAULT_FORBIDDEN")
