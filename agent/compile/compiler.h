@@ -6,11 +6,11 @@
 //                           (host ports docker-proxy publishes); sets of allowlisted LAN
 //                           sources, of published container addresses and of docker-proxy
 //                           ports; the LAN subnets are matched inline in the drop rules
-// No drop depends on an interval-set lookup: such a set created in the same batch can miss
-// for a moment at commit (docs/ruleset.md), so interval sets only ever accept.
 //   table ip  ipo_netd_nat  DNAT maps for published ports, masquerade for container egress
 //   table ip6 ipo_netd_nat  the same for IPv6
 // Containers coming and going change only set/map elements, never rules.
+// No drop depends on an interval-set lookup: such a set created in the same batch can miss
+// for a moment at commit (docs/ruleset.md), so interval sets only ever accept.
 //
 // Thread safety: pure functions.
 #pragma once
