@@ -6,8 +6,8 @@
 # TCP connection to docker-proxy counts as a success, even if the backend does not answer.
 #
 # The first recreation publishes a port the agent has never seen: the agent learns it from
-# the create event, and `docker run` starts the container (docker-proxy listening) a few
-# hundred ms later, so under load the guard can come late. That window is a known gap
+# the create event, and `docker run` starts the container (docker-proxy listening) before the
+# agent has guarded the port (seen in every run, idle or loaded). That window is a known gap
 # (docs/faults.md, "docker run -p 的竞争"): its successes are REPORTED, not asserted. The
 # agent's guarantee is for every later recreation (PUBLISH_ROUNDS, default 5) of a container
 # whose -p ports it has seen (guarded while the container exists and 120 s after removal):
