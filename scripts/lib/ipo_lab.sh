@@ -246,13 +246,14 @@ ipo_lab_agent_bin() {
   printf '%s\n' "$bin"
 }
 
-# ipo_lab_agent_build: build ipo-netd and ipo-netctl (incremental; -j2 on this shared machine).
+# ipo_lab_agent_build: build ipo-netd, ipo-netctl and the prober's ipo-probe (incremental; -j2
+#   on this shared machine).
 ipo_lab_agent_build() {
-  ipo_info "building ipo-netd and ipo-netctl"
+  ipo_info "building ipo-netd, ipo-netctl and ipo-probe"
   if [[ -n ${IPO_BUILD:-} ]]; then
-    cmake --build "$IPO_BUILD" -j 2 --target ipo-netd ipo-netctl >&2
+    cmake --build "$IPO_BUILD" -j 2 --target ipo-netd ipo-netctl ipo-probe >&2
   else
-    (cd "$IPO_LAB_SRC" && cmake --preset default >/dev/null && cmake --build --preset default -j 2 --target ipo-netd ipo-netctl) >&2
+    (cd "$IPO_LAB_SRC" && cmake --preset default >/dev/null && cmake --build --preset default -j 2 --target ipo-netd ipo-netctl ipo-probe) >&2
   fi
 }
 

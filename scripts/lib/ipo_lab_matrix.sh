@@ -17,6 +17,21 @@ ipo_lab_container_ip() {
     | map(select(. != null and . != "")) | first // ""'
 }
 
+# ipo_lab_container_addrs: one line "NAME IPV4 IPV6" per running container, each address
+#   picked as ipo_lab_container_ip picks it ("-" when none); nothing when Docker does not answer.
+#   One Engine API call (the docker CLI costs ~60 ms of CPU per call, and the prober's
+#   resolvers look every 2 s).
+ipo_lab_container_addrs() {
+  curl -sf --max-time 5 --unix-socket "$IPO_LAB_DOCKER_SOCK" http://docker/containers/json 2>/dev/null | jq -r '
+    .[] | (.Names[0] | ltrimstr("/")) as $name
+    | (.NetworkSettings.Networks // {} | to_entries
+       | (map(select(.key != "bridge")) + map(select(.key == "bridge"))) | map(.value)) as $nets
+    | [$name,
+       ([$nets[].IPAddress | select(. != null and . != "")] | first // "-"),
+       ([$nets[].GlobalIPv6Address | select(. != null and . != "")] | first // "-")]
+    | join(" ")' 2>/dev/null || true
+}
+
 # ipo_lab_probe FROM HOST PORT: HTTP GET http://HOST:PORT/ from FROM (a client namespace
 #   ipo-wan/ipo-lan-ok/ipo-lan-deny/ipo-host, or a container name) with short timeouts. Prints
 #   the body's first line, or "closed" if nothing answered. (Busybox 1.35's `wget -T`
@@ -47,9 +62,16 @@ ipo_lab_probe() {
 #   EXTRA_ROW: the same format, appended. Container addresses are looked up now; a missing
 #   address yields HOST "none" (the probe then fails).
 ipo_lab_matrix_rows() {
-  local a4 b4 c4 a6 b6 c6
-  a4=$(ipo_lab_container_ip docker_a 4) b4=$(ipo_lab_container_ip docker_b 4) c4=$(ipo_lab_container_ip docker_c 4)
-  a6=$(ipo_lab_container_ip docker_a 6) b6=$(ipo_lab_container_ip docker_b 6) c6=$(ipo_lab_container_ip docker_c 6)
+  local a4='' b4='' c4='' a6='' b6='' c6='' name v4 v6
+  while read -r name v4 v6; do
+    [[ $v4 == - ]] && v4=''
+    [[ $v6 == - ]] && v6=''
+    case $name in
+      docker_a) a4=$v4 a6=$v6 ;;
+      docker_b) b4=$v4 b6=$v6 ;;
+      docker_c) c4=$v4 c6=$v6 ;;
+    esac
+  done < <(ipo_lab_container_addrs)
   local fam hw hl b a c
   for fam in 4 6; do
     if [[ $fam == 4 ]]; then
