@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# clang-tidy (checks in .clang-tidy) over every C++ source of the agent, warnings as errors.
+# clang-tidy (checks in .clang-tidy) over every C++ source of the agent and of tests/tools,
+# warnings as errors.
 set -Eeuo pipefail
 cd "${IPO_SRC:?}"
 db=${IPO_BUILD:?}/compile_commands.json
