@@ -63,7 +63,9 @@ case_restore_without_docker() {
   map=$(in_ns nft list map ip ipo_netd_nat publish-any)
   grep -q 'tcp . 8080 : 172.30.1.2 . 8080' <<<"$map" || fail "docker_a's port not restored: $map"
   grep -q 'tcp . 80 : 172.30.2.2 . 80' <<<"$map" || fail "docker_c's port not restored: $map"
-  in_ns nft list set inet ipo_netd proxy-ports | grep -q 'tcp . 9999' || fail "proxy port not restored"
+  local proxy
+  proxy=$(in_ns nft list set inet ipo_netd proxy-ports)
+  grep -q 'tcp . 9999' <<<"$proxy" || fail "proxy port not restored: $proxy"
   local s
   s=$(status_json "$IPO_SRC/rules/policy.json")
   [[ $(jq -r .health <<<"$s") == degraded ]] || fail "health should be degraded without docker: $s"
@@ -220,7 +222,7 @@ case_boot_restore_fail_closed() {
   echo '{ "version": 1, "lan": ' >"$WORK/garbage.json"
   restore --policy "$WORK/garbage.json" 2>"$WORK/restore.err" || fail "restore failed: $(cat "$WORK/restore.err")"
   grep -q "fail-closed: policy unusable ($WORK/garbage.json" "$WORK/restore.err" || fail "unclear message: $(cat "$WORK/restore.err")"
-  local chain
+  local chain map
   chain=$(in_ns nft list chain inet ipo_netd filter-forward)
   grep -q 'hook forward priority filter; policy drop;' <<<"$chain" || fail "forwarding not dropped: $chain"
   local nat
@@ -229,7 +231,8 @@ case_boot_restore_fail_closed() {
   [[ $(jq -r .result "$WORK/run/boot-restore.json") == fail-closed ]] || fail "record: $(cat "$WORK/run/boot-restore.json")"
   # Then a valid policy replaces the baseline atomically.
   restore --policy "$IPO_SRC/rules/policy.json" 2>>"$WORK/netd.log" || fail "restore failed"
-  in_ns nft list map ip ipo_netd_nat publish-any | grep -q '172.30.1.2 . 8080' || fail "valid restore did not replace the baseline"
+  map=$(in_ns nft list map ip ipo_netd_nat publish-any)
+  grep -q '172.30.1.2 . 8080' <<<"$map" || fail "valid restore did not replace the baseline: $map"
   echo "PASS: a garbage policy at boot loads the fail-closed baseline (forward policy drop), a good one replaces it"
 }
 

@@ -12,7 +12,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
 
 # refused_in_log MARK PATTERN: 0 once the log after MARK has a refusal line matching PATTERN.
 refused_in_log() {
-  fault_log_since "$1" | grep -E 'reload refused' | grep -qE "$2"
+  # (no `| grep -q` at the end of a pipeline: the writer's SIGPIPE would fail it under pipefail)
+  grep -E 'reload refused' < <(fault_log_since "$1") | grep -E "$2" >/dev/null
 }
 
 # bad_reload WHAT FILE_CONTENT LOG_PATTERN STATUS_PATTERN

@@ -31,7 +31,8 @@ wan_80_is() {
 
 # save_failed_since MARK: 0 if the log after MARK reports a failed state save.
 save_failed_since() {
-  fault_log_since "$1" | grep -qiE 'sav(e|ing) state.*(No space|Read-only|failed|error)|state.*(No space left|Read-only file system)'
+  # (grep reads a process substitution: `tail | grep -q` can fail on SIGPIPE under pipefail)
+  grep -qiE 'sav(e|ing) state.*(No space|Read-only|failed|error)|state.*(No space left|Read-only file system)' < <(fault_log_since "$1")
 }
 
 # broken_save STAGE CHANGE_CMD EXPECT_80: with saving broken, run CHANGE_CMD (a docker
