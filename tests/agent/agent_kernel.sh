@@ -127,7 +127,7 @@ case_tamper_is_repaired_at_once() {
       fail "'nft $what' not repaired (repair $n)"
   done
   local now
-  now=$(in_ns nft list ruleset)  # captured: `nft ... | grep -q` can fail on SIGPIPE under pipefail
+  now=$(in_ns nft list ruleset)  # captured, never piped into grep -q (SIGPIPE under pipefail)
   grep -q '192.168.1.1-192.168.1.30' <<<"$now" || fail "allowlist not back"
   grep -q 'chain filter-input' <<<"$now" || fail "filter-input not back"
   grep -q 'tcp . 8080 : 172.30.1.2 . 8080' <<<"$now" || fail "NAT table not back"

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Every Bash file of the repository passes shellcheck at severity "warning".
+# Every Bash file of the repository passes shellcheck at severity "warning", and none pipes a
+# lister that writes in pieces (nft, iptables -S, a log tail) into `grep -q` in its own shell:
+# grep exits at the first match, the lister dies of SIGPIPE, and pipefail turns a match into a
+# failure (CI's faults_rename_recreate failed so; install-agent could have deleted a full table).
+# Inside `bash -c '...'`/`sh -c "..."` strings there is no pipefail, so those lines are allowed.
 set -Eeuo pipefail
 cd "${IPO_SRC:?}"
 mapfile -t files < <(git ls-files | while read -r f; do
@@ -12,4 +16,10 @@ mapfile -t files < <(git ls-files | while read -r f; do
 done)
 echo "shellcheck: ${#files[@]} files"
 shellcheck -x -S warning "${files[@]}"
+if grep -nE '(\bnft\b|tables[^|]* -S\b|\$tool[^|]* -S\b|\btail\b|fault_log_since)[^|#]*\|[[:space:]]*grep -[a-zA-Z]*q' "${files[@]}" |
+  grep -vE '^[^:]+:[0-9]+:[[:space:]]*#|(bash|sh) -c '; then
+  echo "shellcheck: the lines above end a pipeline in grep -q after a lister that writes in pieces;" \
+    "capture the output first (out=\$(...); grep -q ... <<<\"\$out\")" >&2
+  exit 1
+fi
 echo "shellcheck: clean"
