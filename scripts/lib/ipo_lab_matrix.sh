@@ -6,21 +6,10 @@
 # Not thread safe: one matrix at a time per lab (probes of one run go out in parallel).
 # REQUIRES: the lab up (scripts/lab up); root; curl, jq, /usr/bin/docker.
 
-# ipo_lab_container_ip NAME FAMILY: NAME's address (FAMILY 4 or 6) on its first non-default
-#   network (the default bridge if it has no other); empty if it has none.
-ipo_lab_container_ip() {
-  local name=$1 family=$2
-  ipo_lab_docker inspect "$name" 2>/dev/null | jq -r --arg f "$family" '
-    .[0].NetworkSettings.Networks // {} | to_entries
-    | (map(select(.key != "bridge")) + map(select(.key == "bridge")))
-    | map(if $f == "4" then .value.IPAddress else .value.GlobalIPv6Address end)
-    | map(select(. != null and . != "")) | first // ""'
-}
-
-# ipo_lab_container_addrs: one line "NAME IPV4 IPV6" per running container, each address
-#   picked as ipo_lab_container_ip picks it ("-" when none); nothing when Docker does not answer.
-#   One Engine API call (the docker CLI costs ~60 ms of CPU per call, and the prober's
-#   resolvers look every 2 s).
+# ipo_lab_container_addrs: one line "NAME IPV4 IPV6" per running container, each its address
+#   on its first non-default network (the default bridge if it has no other), "-" when it has
+#   none; nothing when Docker does not answer. One Engine API call (the docker CLI costs ~60 ms
+#   of CPU per call, and the prober's resolvers look every 2 s).
 ipo_lab_container_addrs() {
   curl -sf --max-time 5 --unix-socket "$IPO_LAB_DOCKER_SOCK" http://docker/containers/json 2>/dev/null | jq -r '
     .[] | (.Names[0] | ltrimstr("/")) as $name
