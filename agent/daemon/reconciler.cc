@@ -33,7 +33,7 @@ Reconciler::Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::Nf
   Publish();
 }
 
-Status Reconciler::Restore() {
+Status Reconciler::Restore(const std::vector<compile::ProxyPort>& docker_ports) {
   auto saved = store_.Load();
   if (saved.ok()) {
     state_ = *saved;
@@ -46,6 +46,10 @@ Status Reconciler::Restore() {
   }
   state_.policy_path = policy_.source;
   compile::Observed observed = state_.observed;
+  auto& ports = observed.proxy_ports;
+  ports.insert(ports.end(), docker_ports.begin(), docker_ports.end());
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
   Status st = Apply(compile::Compile(policy_, observed), observed, "restore at start");
   Publish();
   return st;

@@ -36,7 +36,9 @@ class Reconciler {
 
   // At start: applies the ruleset compiled from the saved state (the last containers seen),
   // or the static rules alone when there is none, so protection holds before Docker answers.
-  Status Restore();
+  // `docker_ports` (from Docker's files, restore::DockerPorts) are guarded too: containers
+  // created while the agent was not running are in no saved state.
+  Status Restore(const std::vector<compile::ProxyPort>& docker_ports = {});
   // Full sync with Docker; `reason` goes to the log ("event start docker_a", "reconnect").
   Status Sync(const std::string& reason);
   // Reads the owned tables back and compares them with what was applied. With repair,
