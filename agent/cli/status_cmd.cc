@@ -105,6 +105,7 @@ json CollectStatus(const StatusPaths& paths, int& exit_code) {
   } else {
     std::vector<nft::TableRef> owned;
     for (const auto& [f, n] : compile::OwnedTables()) owned.push_back({f, n});
+    (*nl)->ExpectContent(expected);  // compare the kernel's rules on what they do, too
     auto kernel = (*nl)->ReadTables(owned);
     if (!kernel.ok()) {
       drift.push_back("cannot read the kernel ruleset: " + kernel.status().message());

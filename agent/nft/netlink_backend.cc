@@ -20,6 +20,7 @@
 #include "nft/expr_encoder.h"
 #include "nft/netlink_batch.h"
 #include "nft/nftnl_handles.h"
+#include "nft/rule_content.h"
 
 namespace ipo::nft {
 namespace {
@@ -28,6 +29,8 @@ namespace {
 constexpr size_t kMaxElementBytesPerMessage = size_t{32} * 1024;
 constexpr size_t kElementsNamedInDescription = 3;
 constexpr size_t kRuleTextInDescription = 60;
+// How much of a changed rule's kernel expressions its read-back comment carries (for the log).
+constexpr size_t kContentInComment = 240;
 
 uint16_t Nfproto(Family f) { return static_cast<uint16_t>(f); }
 
@@ -386,6 +389,7 @@ Status NetlinkBackend::ReplaceTablesOnce(const Ruleset& given, bool check_only) 
   seq_ = b.next_seq();
   IPO_RETURN_IF_ERROR(b.Send(*sock_, check_only));
   if (!check_only) {
+    ExpectContent(given);
     for (const Table& t : given.tables) {
       ForgetTable(t.family, t.name);
       for (const Set& s : t.sets) {
@@ -396,6 +400,14 @@ Status NetlinkBackend::ReplaceTablesOnce(const Ruleset& given, bool check_only) 
     }
   }
   return Status::Ok();
+}
+
+void NetlinkBackend::ExpectContent(const Ruleset& rs) {
+  content_by_tag_.clear();
+  for (const Table& t : rs.tables)
+    for (const Chain& c : t.chains)
+      for (const Rule& r : c.rules)
+        if (auto content = ExpectedRuleContent(t, r); content.ok()) content_by_tag_[r.Tag()] = *content;
 }
 
 Result<const Set*> NetlinkBackend::SetDefinition(Family family, const std::string& table,
@@ -635,6 +647,14 @@ Result<Ruleset> NetlinkBackend::ReadTablesOnce(const std::vector<TableRef>& refs
           uint32_t len = 0;
           const void* ud = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len);
           rule.comment = UdataString(ud, len, NFTNL_UDATA_RULE_COMMENT);
+        }
+        // The comment says which rule this claims to be; its expressions say what it does.
+        if (auto want = content_by_tag_.find(rule.comment); want != content_by_tag_.end()) {
+          std::string got = RuleContent(r.get());
+          if (got != want->second) {
+            if (got.size() > kContentInComment) got = got.substr(0, kContentInComment) + "…";
+            rule.comment += " [content differs: " + got + "]";
+          }
         }
         it->rules.push_back(std::move(rule));
         return MNL_CB_OK;

@@ -43,7 +43,14 @@ class NetlinkBackend final : public NftBackend {
 
   Status ReplaceTables(const Ruleset& desired, bool check_only) override;
   Status UpdateElements(const std::vector<ElementChange>& changes) override;
+  // A rule whose expressions differ from those this backend wrote (or was told to expect,
+  // ExpectContent) under the same tag comes back with the comment
+  // "<tag> [content differs: <the kernel's expressions>]", so drift.h sees it as changed.
   Result<Ruleset> ReadTables(const std::vector<TableRef>& tables) override;
+  // Records what each rule of `rs` runs (nft/rule_content.h), for ReadTables to compare the
+  // kernel's rules with. ReplaceTables does this itself for what it writes; a reader that
+  // did not write (ipo-netctl status) calls it with the ruleset it expects.
+  void ExpectContent(const Ruleset& rs);
   Status DeleteTables(const std::vector<TableRef>& tables) override;
 
  private:
@@ -75,6 +82,7 @@ class NetlinkBackend final : public NftBackend {
   uint32_t seq_;
   // Set definitions this backend wrote or read, so an element update needs no round trip.
   std::map<SetKey, Set> set_defs_;
+  std::map<std::string, std::string> content_by_tag_;  // Rule::Tag() -> RuleContent
   bool claim_;
 };
 

@@ -19,6 +19,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "compile/compiler.h"
+#include "compile/drift.h"
 #include "testing/netns_shell.h"
 
 namespace ipo::nft {
@@ -471,4 +473,74 @@ TEST_CASE("packets: the DNAT maps rewrite ip and ip6 destinations") {
 }
 
 }  // namespace
+}  // namespace ipo::nft
+
+namespace ipo::nft {
+namespace {
+
+std::vector<TableRef> AgentTables() {
+  std::vector<TableRef> out;
+  for (const auto& [f, n] : compile::OwnedTables()) out.push_back({f, n});
+  return out;
+}
+
+// The handle and the comment of the first rule of CHAIN whose comment contains WHAT.
+std::pair<std::string, std::string> RuleHandle(const std::string& chain, const std::string& what) {
+  std::istringstream lines(Sh("nft -a list chain inet ipo_netd " + chain));
+  std::string line;
+  std::smatch m;
+  static const std::regex kRule(R"rx(comment "([^"]*)" # handle ([0-9]+))rx");
+  while (std::getline(lines, line)) {
+    if (line.find(what) != std::string::npos && std::regex_search(line, m, kRule)) return {m[2], m[1]};
+  }
+  FAIL("no rule '" << what << "' in chain " << chain);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("drift is found on what a rule does, not only on its comment") {
+  auto b = FreshBackend();
+  auto policy = policy::LoadPolicy(IPO_POLICY_FILE);
+  REQUIRE(policy.ok());
+  compile::Observed seen;
+  seen.containers = {{"docker_a", "a", true, "172.30.1.2", "fd00:ac1e:1::2"},
+                     {"docker_c", "c", true, "172.30.2.2", "fd00:ac1e:2::2"}};
+  seen.proxy_ports = {{6, 9999}};
+  Ruleset rs = compile::Compile(*policy, seen);
+  REQUIRE(b->ReplaceTables(rs, false).ok());
+  // Every kind of rule the compiler makes reads back as it was written: no false drift.
+  auto kernel = b->ReadTables(AgentTables());
+  REQUIRE(kernel.ok());
+  for (const auto& d : compile::FindDrift(rs, *kernel)) UNSCOPED_INFO(d);
+  CHECK(compile::FindDrift(rs, *kernel).empty());
+
+  // An edit that keeps the comment: the LAN drop rule becomes an accept, tag and all.
+  auto [handle, tag] = RuleHandle("to-containers", "LAN sources outside the allowlist");
+  Sh("nft replace rule inet ipo_netd to-containers handle " + handle + " meta nfproto ipv4 accept comment '\"" +
+     tag + "\"'");
+  REQUIRE(Sh("nft list chain inet ipo_netd to-containers").find("ipv4 accept comment \"" + tag + "\"") !=
+          std::string::npos);
+  kernel = b->ReadTables(AgentTables());
+  REQUIRE(kernel.ok());
+  auto drift = compile::FindDrift(rs, *kernel);
+  REQUIRE(drift.size() == 1);
+  CHECK(drift[0].find("inet ipo_netd: chain to-containers: rule 5 is \"" + tag + " [content differs: [ meta load nfproto") ==
+        0);
+
+  // A reader that did not write the rules (ipo-netctl status) finds it once told what to expect.
+  auto reader = NetlinkBackend::Create();
+  REQUIRE(reader.ok());
+  (*reader)->ExpectContent(rs);
+  auto seen_by_reader = (*reader)->ReadTables(AgentTables());
+  REQUIRE(seen_by_reader.ok());
+  CHECK(compile::FindDrift(rs, *seen_by_reader).size() == 1);
+
+  // The repair (a full replace) puts the real rule back.
+  REQUIRE(b->ReplaceTables(rs, false).ok());
+  kernel = b->ReadTables(AgentTables());
+  REQUIRE(kernel.ok());
+  CHECK(compile::FindDrift(rs, *kernel).empty());
+}
+
 }  // namespace ipo::nft

@@ -38,7 +38,9 @@ class NftBackend {
 
   // Reads the named tables back from the kernel. Absent tables are left out of the result
   // (not an error). Rules come back with `comment` (the Rule::Tag() that was written) and no
-  // expressions; sets with their definitions and elements, intervals as ranges again.
+  // expressions; a rule whose expressions are not the ones written under that tag gets
+  // " [content differs: ...]" appended to its comment (so drift is found on content, not on
+  // the comment alone); sets with their definitions and elements, intervals as ranges again.
   virtual Result<Ruleset> ReadTables(const std::vector<TableRef>& tables) = 0;
 
   // Deletes the named tables (absent ones are ignored), in one batch.
