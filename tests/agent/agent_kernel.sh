@@ -112,6 +112,35 @@ case_drift_is_repaired() {
   echo "PASS: flushed set and deleted chain repaired within the drift interval"
 }
 
+# rule_replaced_under_its_comment: `nft replace rule ... accept comment "<the same tag>"` (the
+# LAN drop rule turned into an accept, its comment kept). Tables unclaimed (as on kernels
+# without the owner flag) and no notifications: only the periodic drift check, which compares
+# what each rule does, not just its comment, can see it. Drift was found on comments alone
+# before, and this edit stayed in force.
+case_rule_replaced_under_its_comment() {
+  write_state
+  start_agent "$IPO_SRC/rules/policy.json" --claim-tables off --no-monitor --drift-interval 1
+  ipo_wait_for 10 in_ns nft list chain inet ipo_netd to-containers || fail "no table"
+  local listing line handle tag
+  listing=$(in_ns nft -a list chain inet ipo_netd to-containers)
+  line=$(grep -m1 'ip saddr 192.168.1.0/24 counter .* drop comment' <<<"$listing") || fail "no LAN drop rule: $listing"
+  handle=${line##*# handle }
+  tag=$(sed -n 's/.*comment "\([^"]*\)".*/\1/p' <<<"$line")
+  in_ns nft replace rule inet ipo_netd to-containers handle "$handle" meta nfproto ipv4 accept comment "\"$tag\""
+  grep -q "meta nfproto ipv4 accept comment \"$tag\"" <<<"$(in_ns nft list chain inet ipo_netd to-containers)" ||
+    fail "the replacement did not take"
+  local t0=$SECONDS
+  ipo_wait_for 10 sh -c "nsenter --net=/run/netns/$NS -- nft list chain inet ipo_netd to-containers | grep -c 'saddr 192.168.1.0/24 counter .* drop comment' | grep -qx 1" ||
+    fail "the replaced rule was not repaired: $(in_ns nft list chain inet ipo_netd to-containers)"
+  grep -q "drift: inet ipo_netd: chain to-containers: rule 5 is \"$tag \[content differs: " "$WORK/netd.log" ||
+    fail "drift not logged on content: $(grep drift: "$WORK/netd.log" | head -3)"
+  if grep -q "meta nfproto ipv4 accept comment" <<<"$(in_ns nft list chain inet ipo_netd to-containers)"; then
+    fail "the accept is still there"
+  fi
+  grep -m1 "drift: .*content differs" "$WORK/netd.log"
+  echo "PASS: a rule replaced under its own comment was found by content and repaired in $((SECONDS - t0)) s or less"
+}
+
 # tamper_is_repaired_at_once: without claimed tables, every foreign change is seen in the
 # kernel's notifications and repaired long before the (hour-long) drift check.
 case_tamper_is_repaired_at_once() {
