@@ -22,10 +22,10 @@ namespace ipo::daemon {
 
 struct WorkItem {
   // kTamper: someone else changed the agent's tables (nft/nft_monitor.h).
-  enum class Kind { kEvent, kConnected, kDisconnected, kResync, kReload, kStop, kTamper };
+  enum class Kind { kEvent, kConnected, kDisconnected, kResync, kReload, kStop, kTamper, kMonitorLost };
   Kind kind = Kind::kResync;
   docker::Event event;  // kEvent
-  std::string detail;   // kConnected: API version; kDisconnected, kTamper: what happened
+  std::string detail;   // kConnected: API version; kDisconnected, kTamper, kMonitorLost: what happened
   std::chrono::steady_clock::time_point at{};  // kTamper: when it was noticed
 };
 

@@ -60,6 +60,7 @@ void MonitorLoop(ipo::nft::NftMonitor& monitor, uint32_t own_portid, ipo::daemon
     auto changes = monitor.Poll(200ms);
     if (!changes.ok()) {
       spdlog::error("nftables monitor: {}; relying on the periodic drift check", changes.status().message());
+      queue.Push({WorkItem::Kind::kMonitorLost, {}, changes.status().message()});
       return;
     }
     for (const auto& c : *changes) {
@@ -256,6 +257,9 @@ int Run(const Options& opt) {
             tamper = item->detail;
             tamper_noticed = item->at;
           }
+          break;
+        case WorkItem::Kind::kMonitorLost:
+          reconciler.NoteMonitorLost(item->detail);
           break;
         case WorkItem::Kind::kStop:
           running = false;

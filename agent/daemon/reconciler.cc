@@ -242,6 +242,12 @@ void Reconciler::SetProtection(std::string claim, bool monitor) {
   Publish();
 }
 
+void Reconciler::NoteMonitorLost(const std::string& why) {
+  monitor_ = false;
+  monitor_error_ = why;
+  Publish();
+}
+
 void Reconciler::SetBootRestore(nlohmann::json record) {
   boot_restore_ = std::move(record);
   Publish();
@@ -336,6 +342,10 @@ void Reconciler::Publish() {
   } else if (!state_error_.empty()) {
     health = "degraded";
     reason = "state not saved (the ruleset is in force; the next boot would restore an older one): " + state_error_;
+  } else if (!monitor_error_.empty()) {
+    health = "degraded";
+    reason = "nftables notifications lost (" + monitor_error_ + "): foreign changes are repaired at the periodic "
+             "drift check only";
   }
   nlohmann::json j = {
       {"health", health},
@@ -351,7 +361,7 @@ void Reconciler::Publish() {
       {"drift_repairs", drift_repairs_},
       {"last_repair", last_repair_},
       {"tamper_notices", tamper_notices_},
-      {"protection", {{"claim", claim_}, {"monitor", monitor_}}},
+      {"protection", {{"claim", claim_}, {"monitor", monitor_}, {"monitor_error", monitor_error_}}},
       {"boot_restore", boot_restore_},
       {"state_save", {{"ok", state_error_.empty()}, {"error", state_error_}}},
       {"reload_refused", reload_refused_},

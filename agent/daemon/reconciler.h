@@ -60,6 +60,9 @@ class Reconciler {
   // protected ("owner+persist", or why not) and this boot's restore record.
   void SetProtection(std::string claim, bool monitor);
   void SetBootRestore(nlohmann::json record);
+  // The notification monitor stopped (its socket failed): status says monitor false, and
+  // health is degraded with `why`, never "monitor on" for a thread that is gone.
+  void NoteMonitorLost(const std::string& why);
   // Records a Docker event (for status and for since= replay after a restart).
   void NoteEvent(const docker::Event& e);
   // Records whether Docker's API answers.
@@ -103,6 +106,7 @@ class Reconciler {
   nlohmann::json last_repair_;  // null until the first repair
   std::string claim_ = "off";
   bool monitor_ = false;
+  std::string monitor_error_;  // why the monitor stopped ("" while it runs or was never on)
   nlohmann::json boot_restore_;
   std::string state_error_;  // why the last save failed ("" when it worked)
   std::string reload_refused_;  // why the last reload was refused ("" when it worked)

@@ -281,3 +281,22 @@ TEST_CASE("a removed container's docker-proxy port stays guarded for a grace per
   REQUIRE(r.Sync("destroy web").ok());
   CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 8081"});
 }
+
+TEST_CASE("a lost notification monitor is shown as off and degrades health") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  r.SetDocker(true, "connected");
+  r.SetProtection("off (--claim-tables off)", true);
+  REQUIRE(r.Sync("start").ok());
+  CHECK(r.StatusJson()["health"] == "ok");
+  CHECK(r.StatusJson()["protection"]["monitor"] == true);
+  r.NoteMonitorLost("recv: No buffer space available");
+  auto st = r.StatusJson();
+  CHECK(st["protection"]["monitor"] == false);
+  CHECK(st["protection"]["monitor_error"] == "recv: No buffer space available");
+  CHECK(st["health"] == "degraded");
+  CHECK(st["health_reason"] ==
+        "nftables notifications lost (recv: No buffer space available): foreign changes are repaired at the periodic "
+        "drift check only");
+}
