@@ -226,6 +226,14 @@ case_saved_state() {
 # it, the agent refuses the policy (exit 2) and is not restarted.
 bad_policy_boot() {
   local what=$1
+  # A container dockerd will find at boot with -p 3316:3316 (only its hostconfig.json: dockerd
+  # logs that it cannot load it and goes on). The restore unit, hardened as shipped, reads
+  # Docker's data root and must close 3316 on input before dockerd starts.
+  local id
+  id=$(printf 'ipo%.0s' {1..22} | head -c 64)
+  mkdir -p "$ROOT/var/lib/docker/containers/$id"
+  printf '{"PortBindings":{"3316/tcp":[{"HostIp":"","HostPort":"3316"}]},"RestartPolicy":{"Name":"always"}}\n' \
+    >"$ROOT/var/lib/docker/containers/$id/hostconfig.json"
   boot
   assert_no_seccomp_kill
   assert_order
@@ -234,6 +242,9 @@ bad_policy_boot() {
   grep -A2 'chain filter-forward' "$rs" | grep -q 'hook forward priority .*policy drop' ||
     fail "fail-closed baseline must drop all forwarding: $(cat "$rs")"
   grep -q 'fail-closed' "$rs" || fail "baseline comment missing"
+  sed -n '/set proxy-ports/,/}/p' "$rs" | grep -q 'tcp . 3316' ||
+    fail "docker-proxy's port 3316 (from Docker's data root) not guarded when Docker started: $(cat "$rs")"
+  grep -q 'meta l4proto . th dport @proxy-ports jump to-proxy' "$rs" || fail "no input guard in the baseline"
   [[ $(prop ipo-netd-restore.service Result) == success ]] || fail "restore unit result $(prop ipo-netd-restore.service Result)"
   local took_us
   took_us=$(($(prop ipo-netd-restore.service ExecMainExitTimestampMonotonic) - $(prop ipo-netd-restore.service ExecMainStartTimestampMonotonic)))
@@ -243,7 +254,7 @@ bad_policy_boot() {
     fail "ipo-netd should fail with exit 2: $(tr '\n' ' ' <"$WORK/out/unit.ipo-netd.service")"
   [[ $(prop ipo-netd.service NRestarts) == 0 ]] || fail "a refused policy must not be restarted (RestartPreventExitStatus=2)"
   grep -q 'fail-closed' "$WORK/out/final.ruleset" || fail "the baseline did not stay in force"
-  echo "PASS: $what policy: restore refused it in $((took_us / 1000)) ms and loaded the fail-closed baseline before Docker (record fail-closed); agent refused with 2, not restarted"
+  echo "PASS: $what policy: restore refused it in $((took_us / 1000)) ms and loaded the fail-closed baseline before Docker (record fail-closed, tcp/3316 of Docker's container closed on input); agent refused with 2, not restarted"
 }
 
 case_bad_policy() {
