@@ -225,6 +225,12 @@ ProxyPort ProxyPortFor(const std::string& proto, uint16_t host_port) {
   return ProxyPort{p, host_port};
 }
 
+void MergeProxyPorts(std::vector<ProxyPort>& ports, const std::vector<ProxyPort>& more) {
+  ports.insert(ports.end(), more.begin(), more.end());
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+}
+
 nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed) {
   nft::Ruleset rs;
   rs.tables.push_back(FilterTable(policy, observed));

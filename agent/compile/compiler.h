@@ -43,6 +43,8 @@ struct ProxyPort {
 
 // The ProxyPort of a Docker port binding's protocol ("tcp", "udp", "sctp") and host port.
 ProxyPort ProxyPortFor(const std::string& proto, uint16_t host_port);
+// Adds `more` to `ports`, which stays sorted and without duplicates.
+void MergeProxyPorts(std::vector<ProxyPort>& ports, const std::vector<ProxyPort>& more);
 
 struct Observed {
   std::vector<ObservedContainer> containers;

@@ -46,10 +46,7 @@ Status Reconciler::Restore(const std::vector<compile::ProxyPort>& docker_ports) 
   }
   state_.policy_path = policy_.source;
   compile::Observed observed = state_.observed;
-  auto& ports = observed.proxy_ports;
-  ports.insert(ports.end(), docker_ports.begin(), docker_ports.end());
-  std::sort(ports.begin(), ports.end());
-  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  compile::MergeProxyPorts(observed.proxy_ports, docker_ports);
   Status st = Apply(compile::Compile(policy_, observed), observed, "restore at start");
   Publish();
   return st;

@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -45,18 +44,15 @@ Decision DecideRestore(const Result<policy::Policy>& policy, const Result<state:
     guarded = "; " + std::to_string(docker_ports.size()) + " docker-proxy port(s) from Docker's containers guarded";
   if (!policy.ok()) {
     std::vector<compile::ProxyPort> ports = docker_ports;
-    if (saved.ok()) ports.insert(ports.end(), saved->observed.proxy_ports.begin(), saved->observed.proxy_ports.end());
+    if (saved.ok()) compile::MergeProxyPorts(ports, saved->observed.proxy_ports);
     d.outcome = Outcome::kFailClosed;
     d.detail = "policy unusable (" + policy.status().message() + "): nothing is forwarded until it is fixed" + guarded;
     d.ruleset = compile::FailClosedBaseline(ports);
     return d;
   }
-  compile::Observed observed;
+  compile::Observed observed;  // the saved containers (none without a state) and every known port
   if (saved.ok()) observed = saved->observed;
-  observed.proxy_ports.insert(observed.proxy_ports.end(), docker_ports.begin(), docker_ports.end());
-  std::sort(observed.proxy_ports.begin(), observed.proxy_ports.end());
-  observed.proxy_ports.erase(std::unique(observed.proxy_ports.begin(), observed.proxy_ports.end()),
-                             observed.proxy_ports.end());
+  compile::MergeProxyPorts(observed.proxy_ports, docker_ports);
   if (saved.ok()) {
     d.outcome = Outcome::kRestored;
     d.detail = "generation " + std::to_string(saved->generation) + " from " + state_source + " (" +
@@ -69,7 +65,6 @@ Decision DecideRestore(const Result<policy::Policy>& policy, const Result<state:
                   ? "no saved state in " + state_source + ": the policy's static rules, no port published"
                   : "state unusable (" + saved.status().message() + "): the policy's static rules, no port published") +
              guarded;
-  observed.containers.clear();
   d.ruleset = compile::Compile(*policy, observed);
   return d;
 }
@@ -78,9 +73,9 @@ std::vector<compile::ProxyPort> DockerPorts(const std::string& docker_root, std:
   std::vector<compile::ProxyPort> out;
   if (docker_root.empty()) return out;
   docker::DiskPorts disk = docker::ReadDiskPortBindings(docker_root);
-  for (const docker::PortBinding& b : disk.bindings) out.push_back(compile::ProxyPortFor(b.proto, b.host_port));
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  std::vector<compile::ProxyPort> found;
+  for (const docker::PortBinding& b : disk.bindings) found.push_back(compile::ProxyPortFor(b.proto, b.host_port));
+  compile::MergeProxyPorts(out, found);
   if (problems) *problems = std::move(disk.problems);
   return out;
 }
