@@ -267,10 +267,11 @@ def cmd_verify(args):
     print(f"raw_bytes={raw}")
 
 
-def write_progress(path, batches, deleted, absent):
+def write_progress(path, done, deleted, absent):
+    """Record that the first `done` archived _ids are gone (temp, fsync, rename)."""
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="ascii") as f:
-        f.write(f"ipo-mongo-archive-delete 1\nbatches={batches}\ndeleted={deleted}\nabsent={absent}\n")
+        f.write(f"ipo-mongo-archive-delete 1\ndone={done}\ndeleted={deleted}\nabsent={absent}\n")
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -284,7 +285,7 @@ def read_progress(path):
     if not lines or lines[0] != "ipo-mongo-archive-delete 1":
         raise ValueError(f"{path}:1: unknown delete progress version")
     kv = dict(line.split("=", 1) for line in lines[1:] if "=" in line)
-    return int(kv["batches"]), int(kv["deleted"]), int(kv["absent"])
+    return int(kv["done"]), int(kv["deleted"]), int(kv["absent"])
 
 
 def cmd_delete(args):
@@ -294,15 +295,16 @@ def cmd_delete(args):
     A batch must delete all its _ids. Fewer is accepted only with --resume and only when
     the missing ones are already gone (the batch an interrupted run was in); an archived
     _id still present (its DATE_FIELD no longer in the month) or one gone on a first run
-    stops the delete (exit 1). Progress (batches done, deleted, already gone) goes to
-    --progress-file after every batch, so --resume skips finished batches; it re-reads the
-    _ids from the archive, never from a query. Prints archived=N deleted=D absent=A.
+    stops the delete (exit 1). Progress (archived _ids done, deleted, already gone) goes to
+    --progress-file after every batch, so --resume skips that many _ids of the archive
+    (whatever the batch size now); it re-reads the _ids from the archive, never from a
+    query. Prints archived=N deleted=D absent=A.
     """
     c = coll(args)
     flt = month_filter(args)
-    done_batches, deleted, absent = read_progress(args.progress_file) if args.resume else (0, 0, 0)
-    if done_batches:
-        log(f"delete: resuming after batch {done_batches} ({deleted} deleted, {absent} already gone)")
+    done, deleted, absent = read_progress(args.progress_file) if args.resume else (0, 0, 0)
+    if done:
+        log(f"delete: resuming after {done} archived _ids ({deleted} deleted, {absent} already gone)")
     archived = 0
     nbatch = 0
     prog = Progress("delete", args.progress)
@@ -311,9 +313,6 @@ def cmd_delete(args):
     def flush():
         nonlocal deleted, absent, nbatch
         nbatch += 1
-        if nbatch <= done_batches:
-            batch.clear()
-            return
         res = c.delete_many(dict(flt, _id={"$in": batch}))
         n = res.deleted_count
         if n != len(batch):
@@ -326,15 +325,17 @@ def cmd_delete(args):
                                    f"{len(batch) - n} were already gone (deleted by someone else)")
             absent += len(batch) - n
         deleted += n
-        write_progress(args.progress_file, nbatch, deleted, absent)
+        write_progress(args.progress_file, archived, deleted, absent)
         batch.clear()
         prog.tick(deleted)
         if args.pause > 0:
             time.sleep(args.pause)
 
     for d in read_archive(args.file):
-        batch.append(first_id(d))
         archived += 1
+        if archived <= done:
+            continue
+        batch.append(first_id(d))
         if len(batch) >= args.batch:
             flush()
     if batch:

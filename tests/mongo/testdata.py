@@ -44,14 +44,16 @@ def cmd_seed(args, db):
             else:
                 ts = f"{m}-{day:02d} {rnd.randrange(24):02d}:{rnd.randrange(60):02d}:{rnd.randrange(60):02d}"
             payload = rnd.randbytes(args.payload // 2).hex() if args.random_payload else "x" * args.payload
-            docs.append({"create_on": ts, "uid": rnd.randrange(10**6), "action": "login", "seq": i,
-                         "payload": payload})
-        if args.dates:
-            # create_on as a BSON Date instead of the string (what the job must refuse)
-            for d in docs:
-                d["create_on"] = datetime.datetime.strptime(d["create_on"], "%Y-%m-%d %H:%M:%S")
-        for k in range(0, len(docs), 5000):
-            col.insert_many(docs[k:k + 5000], ordered=False)
+            d = {"create_on": ts, "uid": rnd.randrange(10**6), "action": "login", "seq": i, "payload": payload}
+            if args.dates:
+                # create_on as a BSON Date instead of the string (what the job must refuse)
+                d["create_on"] = datetime.datetime.strptime(ts, "%Y-%m-%d %H:%M:%S")
+            docs.append(d)
+            if len(docs) == 5000:
+                col.insert_many(docs, ordered=False)
+                docs = []
+        if docs:
+            col.insert_many(docs, ordered=False)
     if not args.no_index:
         col.create_index("create_on")
 
