@@ -202,7 +202,6 @@ def cmd_dump(args):
             if args.pause > 0:
                 time.sleep(args.pause)
         cursor.close()
-    os.fsync(os.open(args.out, os.O_RDONLY))
     log(f"dump: {docs} documents, {raw} bytes BSON in {prog.elapsed():.1f} s")
     print(f"documents={docs}")
     print(f"raw_bytes={raw}")

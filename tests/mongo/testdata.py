@@ -146,7 +146,7 @@ def main(argv):
     p.add_argument("--small-id", action="store_true")
     p.add_argument("--dates", action="store_true")
     args = p.parse_args(argv)
-    db = pymongo.MongoClient(args.uri, serverSelectionTimeoutMS=10000)[args.db]
+    db = pymongo.MongoClient(args.uri, serverSelectionTimeoutMS=30000)[args.db]
     return globals()["cmd_" + args.cmd.replace("-", "_")](args, db) or 0
 
 
