@@ -179,7 +179,8 @@ class Progress:
 def cmd_dump(args):
     """Stream the month (sorted by _id, hinting the DATE_FIELD index) with find_raw_batches
     into --out (gzip of the concatenated raw BSON, no decode) and the metadata into --meta.
-    Prints documents=N and raw_bytes=R."""
+    Prints documents=N, raw_bytes=R, first_batch_s (until the server answered) and
+    stream_s (from the first batch to the end: what the client side costs)."""
     c = coll(args)
     with gzip.open(args.meta, "wb", compresslevel=args.level) as m:
         m.write(metadata_json(c).encode())
@@ -188,6 +189,7 @@ def cmd_dump(args):
     if ix:
         kw["hint"] = ix
     docs = raw = 0
+    t_first = 0.0
     prog = Progress("dump", args.progress)
     with open(args.out, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", compresslevel=args.level, mtime=0) as gz:
         cursor = c.find_raw_batches(month_filter(args), **kw)
@@ -197,6 +199,7 @@ def cmd_dump(args):
             docs += n
             raw += len(batch)
             if i == 0:
+                t_first = prog.elapsed()
                 log(f"dump: first batch received ({n} documents)")
             prog.tick(docs, f", {raw / 1048576:.1f} MiB BSON, {f.tell() / 1048576:.1f} MiB gzip")
             if args.pause > 0:
@@ -205,6 +208,8 @@ def cmd_dump(args):
     log(f"dump: {docs} documents, {raw} bytes BSON in {prog.elapsed():.1f} s")
     print(f"documents={docs}")
     print(f"raw_bytes={raw}")
+    print(f"first_batch_s={t_first:.2f}")
+    print(f"stream_s={prog.elapsed() - t_first:.2f}")
 
 
 def first_id(doc):
