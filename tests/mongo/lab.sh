@@ -146,12 +146,13 @@ lab_hook_stop() {
 
 lab_down() {
   local rc=$?
-  [[ -n ${JOB_PGID:-} ]] && kill -KILL -- "-$JOB_PGID" 2>/dev/null
+  # The job may be gone already; a failing kill must not end the cleanup (set -e).
+  if [[ -n ${JOB_PGID:-} ]]; then kill -KILL -- "-$JOB_PGID" 2>/dev/null || true; fi
   lab_hook_stop
   lab_sshd_stop
   lab_mongo_stop
   if [[ -n ${LAB:-} && -d $LAB ]]; then
-    mountpoint -q "$LAB/work" && umount "$LAB/work"
+    if mountpoint -q "$LAB/work"; then umount "$LAB/work" || true; fi
     if ((rc != 0)); then
       echo "---- lab $LAB kept for inspection; last job log:" >&2
       tail -n 40 "$LAB/job.log" >&2 2>/dev/null || true
