@@ -5,8 +5,9 @@
 # and a Python webhook receiver that appends every POST body as one line to a file.
 # Source it from a test; call lab_up, and lab_down runs from the EXIT trap.
 #
-# REQUIRES: root; scripts/bootstrap mongo (ferretdb, mongodump, mongorestore in
-# $IPO_TOOLS/bin, pymongo in $IPO_TOOLS/venv, openssh-server).
+# REQUIRES: root; scripts/bootstrap mongo (ferretdb in $IPO_TOOLS/bin, pymongo in
+# $IPO_TOOLS/venv, openssh-server). No MongoDB Database Tools: the job dumps with pymongo
+# and the tests restore with testdata.py (the same raw documents mongorestore would insert).
 
 IPO_SRC=${IPO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 IPO_TOOLS=${IPO_TOOLS:-/opt/ipo-host}
@@ -22,19 +23,12 @@ lab_free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# lab_need: skip (77) outside root, fail when the bootstrap did not install the tools.
+# lab_need: skip (77) outside root only; fail when the bootstrap did not install the tools.
 lab_need() {
   [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root"; exit 77; }
-  local b
-  for b in mongodump mongorestore; do
-    command -v "$b" >/dev/null 2>&1 && continue
-    # Not a silent pass: CTest reports the test as skipped, with this reason in its output.
-    echo "SKIP: $b is not installed. The Go module proxy refuses github.com/mongodb/mongo-tools and"
-    echo "      Debian 12 has no package; run scripts/bootstrap mongo with IPO_MONGO_TOOLS_SRC set."
-    exit 77
-  done
   [[ -x $IPO_TOOLS/bin/ferretdb ]] || ipo_die "missing $IPO_TOOLS/bin/ferretdb: run scripts/bootstrap mongo"
   [[ -x /usr/sbin/sshd && -x $PY ]] || ipo_die "missing sshd or $PY: run scripts/bootstrap mongo"
+  "$PY" -c 'import pymongo' || ipo_die "pymongo missing in $PY: run scripts/bootstrap mongo"
 }
 
 # lab_up: make LAB, start ferretdb + sshd + webhook receiver, export the job's config.
@@ -152,12 +146,13 @@ lab_hook_stop() {
 
 lab_down() {
   local rc=$?
-  [[ -n ${JOB_PGID:-} ]] && kill -KILL -- "-$JOB_PGID" 2>/dev/null
+  # The job may be gone already; a failing kill must not end the cleanup (set -e).
+  if [[ -n ${JOB_PGID:-} ]]; then kill -KILL -- "-$JOB_PGID" 2>/dev/null || true; fi
   lab_hook_stop
   lab_sshd_stop
   lab_mongo_stop
   if [[ -n ${LAB:-} && -d $LAB ]]; then
-    mountpoint -q "$LAB/work" && umount "$LAB/work"
+    if mountpoint -q "$LAB/work"; then umount "$LAB/work" || true; fi
     if ((rc != 0)); then
       echo "---- lab $LAB kept for inspection; last job log:" >&2
       tail -n 40 "$LAB/job.log" >&2 2>/dev/null || true
@@ -184,7 +179,7 @@ job_bg() {
   JOB_PGID=$JOB_PID
 }
 
-# job_kill9: SIGKILL the whole job (script, helper, mongodump, sftp) at once.
+# job_kill9: SIGKILL the whole job (script, helper, sftp) at once.
 job_kill9() {
   kill -KILL -- "-$JOB_PGID" 2>/dev/null || true
   wait "$JOB_PID" 2>/dev/null || true
@@ -202,18 +197,28 @@ hook_last_field() { tail -n1 "$HOOK_LOG" | "$PY" -c "import json,sys; print(json
 # state_step MONTH: the step recorded in the month's state file ('' when none).
 state_step() { sed -n 's/^step=//p' "$WORK_DIR"/test.user_logs."$1".*.state 2>/dev/null; }
 
-# restore_compare MONTH SNAPSHOT: restore the remote archive of MONTH into restore.user_logs
-# and check it equals SNAPSHOT document by document.
-restore_compare() {
-  local month=$1 snap=$2 file
-  file=$(compgen -G "$REMOTE_DIR/test.user_logs.$month.*.archive.gz") || fail "no remote archive for $month"
-  "$PY" "$IPO_SRC/scripts/lib/ipo_mongo_helper.py" archive-count "$file" --db test --collection user_logs >/dev/null ||
-    fail "remote archive $file does not parse"
-  (cd "$REMOTE_DIR" && sha256sum --quiet -c <(echo "$(sed -n 's/^sha256=//p' "${file%.archive.gz}.manifest")  ${file##*/}")) ||
-    fail "remote archive sha256 differs from its manifest"
+# remote_archive MONTH: print the uploaded .bson.gz of MONTH; 1 when there is none.
+remote_archive() { compgen -G "$REMOTE_DIR/test.user_logs.$1.*.bson.gz"; }
+
+# restore_archive FILE: restore FILE (a .bson.gz) into restore.user_logs, replacing it.
+restore_archive() {
   td drop --db restore
-  mongorestore --uri="$MONGO_URI" --gzip --archive="$file" --nsFrom='test.user_logs' --nsTo='restore.user_logs' --noIndexRestore \
-    --quiet >>"$LAB/restore.log" 2>&1 || fail "mongorestore of $file failed"
+  td restore --db restore --file "$1" >>"$LAB/restore.log" 2>&1 || fail "restore of $1 failed"
+}
+
+# restore_compare MONTH SNAPSHOT: check the uploaded files of MONTH (manifest checksums,
+# metadata JSON), restore the archive into restore.user_logs and check it equals SNAPSHOT
+# document by document.
+restore_compare() {
+  local month=$1 snap=$2 file base
+  file=$(remote_archive "$month") || fail "no remote archive for $month"
+  base=${file%.bson.gz}
+  (cd "$REMOTE_DIR" && sha256sum --quiet -c <(echo "$(sed -n 's/^sha256=//p' "$base.manifest")  ${file##*/}")) ||
+    fail "remote archive sha256 differs from its manifest"
+  (cd "$REMOTE_DIR" && sha256sum --quiet -c <(echo "$(sed -n 's/^sha256_metadata=//p' "$base.manifest")  ${base##*/}.metadata.json.gz")) ||
+    fail "remote metadata sha256 differs from its manifest"
+  td metadata-check --file "$base.metadata.json.gz" || fail "$base.metadata.json.gz is not mongodump metadata for user_logs"
+  restore_archive "$file"
   td snapshot --db restore --out "$LAB/restored.jsonl"
   cmp -s "$snap" "$LAB/restored.jsonl" || fail "restored $month differs from what was there before ($(wc -l <"$snap") vs $(wc -l <"$LAB/restored.jsonl") documents)"
 }
