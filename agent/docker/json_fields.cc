@@ -29,13 +29,18 @@ const Json* Find(const Json& obj, const char* key) {
 }  // namespace
 
 Json ParseJson(std::string_view text) {
+  constexpr size_t kExcerpt = 60;
+  auto excerpt = [&] {
+    std::string head(text.substr(0, kExcerpt));
+    return text.size() > kExcerpt ? head + "..." : head;
+  };
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
-    constexpr size_t kExcerpt = 60;
-    std::string excerpt(text.substr(0, kExcerpt));
-    if (text.size() > kExcerpt) excerpt += "...";
-    throw DecodeError("invalid JSON at byte " + std::to_string(e.byte) + " in '" + excerpt + "'");
+    throw DecodeError("invalid JSON at byte " + std::to_string(e.byte) + " in '" + excerpt() + "'");
+  } catch (const Json::out_of_range&) {
+    // nlohmann throws out_of_range 406, not parse_error, for a number beyond a double (1e400).
+    throw DecodeError("invalid JSON: a number out of range in '" + excerpt() + "'");
   }
 }
 
