@@ -7,6 +7,7 @@
 #   /etc/ipo-netd/policy.json                       the policy (rules/policy.json); conffile
 #   <prefix>/lib/systemd/system/ipo-netd.service    units from systemd/
 #   <prefix>/lib/systemd/system/ipo-netd-restore.service
+#   <prefix>/lib/systemd/system/docker.service.d/ipo-netd-restore.conf  Docker requires the restore
 #   <prefix>/share/dbus-1/system.d/org.ipo.NetD1.conf   D-Bus policy of the bus name
 #   <prefix>/share/ipo-netd/docker-daemon.json      Docker settings merged by scripts/install-agent
 #   <prefix>/share/doc/ipo-netd/*.md                the agent's documentation (incl. boot.md)
@@ -39,6 +40,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/rules/policy.json
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/ipo-netd.service
               ${PROJECT_SOURCE_DIR}/systemd/ipo-netd-restore.service
         DESTINATION ${IPO_INSTALL_UNITDIR} OPTIONAL COMPONENT ${IPO_INSTALL_COMPONENT})
+# The drop-in that makes docker.service require the boot restore (Docker never starts without it).
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/docker.service.d/ipo-netd-restore.conf
+        DESTINATION ${IPO_INSTALL_UNITDIR}/docker.service.d COMPONENT ${IPO_INSTALL_COMPONENT})
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/org.ipo.NetD1.conf
         DESTINATION ${IPO_INSTALL_DBUSDIR} OPTIONAL COMPONENT ${IPO_INSTALL_COMPONENT})
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/docker-daemon.json

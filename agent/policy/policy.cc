@@ -4,10 +4,9 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
-#include <sstream>
 
+#include "common/json_limits.h"
 #include "common/json_lines.h"
 
 namespace ipo::policy {
@@ -65,6 +64,28 @@ uint16_t PortNumber(const json& v, const std::string& path) {
 }
 
 bool IsV4(const Prefix& p) { return p.v4.has_value(); }
+
+// Docker-style names: a letter or digit, then letters, digits, '_', '.', '-'; at most
+// kMaxName bytes. Checked by a loop, not std::regex, whose matcher recurses once per
+// character (a 100,000-character name overflowed the stack).
+constexpr size_t kMaxName = 128;
+bool NameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-';
+}
+bool ValidName(const std::string& s) {
+  if (s.empty() || s.size() > kMaxName || !NameChar(s[0]) || s[0] == '_' || s[0] == '.' || s[0] == '-') return false;
+  for (char c : s)
+    if (!NameChar(c)) return false;
+  return true;
+}
+// A Linux interface name: 1 to 15 of the same characters.
+bool ValidIfName(const std::string& s) {
+  if (s.empty() || s.size() > 15) return false;
+  for (char c : s)
+    if (!NameChar(c)) return false;
+  return true;
+}
 
 Prefix ParsePrefix(const std::string& text, const std::string& path) {
   size_t slash = text.find('/');
@@ -154,8 +175,6 @@ Policy Build(const json& root, const std::string& source) {
   }
 
   // networks
-  static const std::regex kName("[A-Za-z0-9][A-Za-z0-9_.-]*");
-  static const std::regex kIfName("[A-Za-z0-9_.-]{1,15}");
   const json& networks = Array(Required(root, "", "networks"), "networks");
   if (networks.empty()) Fail("networks", "must name at least one network");
   std::set<std::string> names;
@@ -166,10 +185,12 @@ Policy Build(const json& root, const std::string& source) {
     OnlyKeys(n, path, {"name", "bridge", "subnet_v4", "subnet_v6"});
     Network net;
     net.name = String(Required(n, path, "name"), Key(path, "name"));
-    if (!std::regex_match(net.name, kName)) Fail(Key(path, "name"), "\"" + net.name + "\" is not a valid network name");
+    if (!ValidName(net.name))
+      Fail(Key(path, "name"), "\"" + net.name + "\" is not a valid network name (a letter or digit, then letters, "
+                              "digits, '_', '.', '-'; at most 128)");
     if (!names.insert(net.name).second) Fail(Key(path, "name"), "network \"" + net.name + "\" is defined twice");
     net.bridge = String(Required(n, path, "bridge"), Key(path, "bridge"));
-    if (!std::regex_match(net.bridge, kIfName))
+    if (!ValidIfName(net.bridge))
       Fail(Key(path, "bridge"), "\"" + net.bridge + "\" is not a valid interface name (at most 15 characters)");
     if (net.bridge == "docker0" || net.bridge == "lo")
       Fail(Key(path, "bridge"), "\"" + net.bridge + "\" is reserved");
@@ -203,7 +224,9 @@ Policy Build(const json& root, const std::string& source) {
     OnlyKeys(c, path, {"name", "network", "publish"});
     Container ct;
     ct.name = String(Required(c, path, "name"), Key(path, "name"));
-    if (!std::regex_match(ct.name, kName)) Fail(Key(path, "name"), "\"" + ct.name + "\" is not a valid container name");
+    if (!ValidName(ct.name))
+      Fail(Key(path, "name"), "\"" + ct.name + "\" is not a valid container name (a letter or digit, then letters, "
+                              "digits, '_', '.', '-'; at most 128)");
     if (!cnames.insert(ct.name).second) Fail(Key(path, "name"), "container \"" + ct.name + "\" is listed twice");
     ct.network = String(Required(c, path, "network"), Key(path, "network"));
     if (!p.FindNetwork(ct.network)) Fail(Key(path, "network"), "unknown network \"" + ct.network + "\"");
@@ -275,6 +298,9 @@ const Container* Policy::FindContainer(const std::string& name) const {
 }
 
 Result<Policy> ParsePolicy(std::string_view text, const std::string& source) {
+  // Bounded before anything else looks at the text (common/json_limits.h): a policy is a few
+  // KB; the bounds leave room for a LAN allowlist of tens of thousands of ranges.
+  IPO_RETURN_IF_ERROR(CheckJsonLimits(text, source, kPolicyLimits));
   json root;
   try {
     root = json::parse(text);
@@ -298,11 +324,14 @@ Result<Policy> ParsePolicy(std::string_view text, const std::string& source) {
 }
 
 Result<Policy> LoadPolicy(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path + ": cannot read the policy file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return ParsePolicy(buf.str(), path);
+  // Read at most one byte past the bound, so a huge (or endless, e.g. /dev/zero) file is
+  // refused without being read whole.
+  std::string text(kPolicyLimits.max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return ParsePolicy(text, path);
 }
 
 }  // namespace ipo::policy

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_limits.h"
 #include "common/status.h"
 #include "compile/ruleset.h"
 
@@ -78,9 +79,14 @@ struct Policy {
   const Container* FindContainer(const std::string& name) const;
 };
 
+// The bounds every policy text is checked against before it is parsed: a policy is a few KB,
+// the bounds leave room for a LAN allowlist of tens of thousands of ranges. Any input is
+// refused or accepted in time linear in its size (tests/fuzz runs the parser on hostile input).
+inline constexpr JsonLimits kPolicyLimits{/*max_bytes=*/8 << 20, /*max_depth=*/16, /*max_string=*/4096};
+
 // Parses and validates policy text; `source` names it in messages.
 Result<Policy> ParsePolicy(std::string_view text, const std::string& source);
-// Reads and parses a policy file.
+// Reads and parses a policy file (at most kPolicyLimits.max_bytes are read).
 Result<Policy> LoadPolicy(const std::string& path);
 
 }  // namespace ipo::policy

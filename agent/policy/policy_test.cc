@@ -101,3 +101,24 @@ TEST_CASE("a missing policy file is reported by path") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message() == "/nonexistent/policy.json: cannot read the policy file");
 }
+
+TEST_CASE("hostile policies are refused quickly with the line, never parsed deep") {
+  // A 100,000-character name crashed std::regex (stack overflow) before the linear checks.
+  std::string long_name = Replace(Base(), "\"name\": \"docker_a\"", "\"name\": \"" + std::string(100000, 'a') + "\"");
+  CHECK(ErrorOf(long_name) == "p.json:12: a string longer than 4096 bytes");
+  std::string name_200 = Replace(Base(), "\"name\": \"docker_a\"", "\"name\": \"" + std::string(200, 'a') + "\"");
+  CHECK(ErrorOf(name_200).find("p.json:12: containers[0].name: \"aaaa") == 0);
+  CHECK(ErrorOf(name_200).find("is not a valid container name") != std::string::npos);
+  // 150,000 nested brackets: quadratic in the path index before the depth bound.
+  std::string deep = "{\"version\": 1, \"lan\": " + std::string(150000, '[') + std::string(150000, ']') + "}";
+  CHECK(ErrorOf(deep) == "p.json:1: nesting deeper than 16 levels");
+  CHECK(ErrorOf(std::string(9 << 20, ' ')) == "p.json: 9437184 bytes is more than the 8388608 this file may have");
+  CHECK(ErrorOf("\x7f\x45\x4c\x46 not json").find("p.json:1: not valid JSON: ") == 0);
+  // Names: first character a letter or digit, then the Docker set.
+  CHECK(ErrorOf(Replace(Base(), "\"name\": \"docker_a\"", "\"name\": \"-a\"")).find("containers[0].name") !=
+        std::string::npos);
+  CHECK(ErrorOf(Replace(Base(), "\"name\": \"docker_a\"", "\"name\": \"a b\"")).find("containers[0].name") !=
+        std::string::npos);
+  CHECK(ErrorOf(Replace(Base(), "\"bridge\": \"ipo-shared\"", "\"bridge\": \"ipo-shared-too-long\""))
+            .find("networks[0].bridge") != std::string::npos);
+}

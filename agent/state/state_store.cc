@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/json_limits.h"
+
 namespace ipo::state {
 namespace {
 
@@ -79,6 +81,10 @@ Result<AgentState> Deserialize(const std::string& text, const std::string& sourc
   if (header != kStateHeader) {
     return Status::InvalidArgument(source + ":1: expected \"" + kStateHeader + "\", found \"" + header + "\"");
   }
+  // Bounded like every document the agent reads (common/json_limits.h): 1,000 containers
+  // take ~200 KB; a corrupt or hostile file is refused in linear time, never parsed deep.
+  IPO_RETURN_IF_ERROR(CheckJsonLimits(text, source, JsonLimits{/*max_bytes=*/64 << 20, /*max_depth=*/16,
+                                                               /*max_string=*/4096}));
   try {
     json j = json::parse(text.substr(nl == std::string::npos ? text.size() : nl + 1));
     AgentState s;

@@ -4,11 +4,23 @@
 # REQUIRES: ipo_common.sh sourced; root.
 
 IPO_DOCKER_IMAGE=${IPO_DOCKER_IMAGE:-ipo-busybox:lab}
-# The daemon binary: Debian's docker.io has /usr/sbin/dockerd, docker-ce (Rocky 8) /usr/bin/dockerd.
-if [[ -z ${IPO_DOCKERD:-} ]]; then
-  IPO_DOCKERD=/usr/sbin/dockerd
-  [[ -x $IPO_DOCKERD ]] || IPO_DOCKERD=/usr/bin/dockerd
-fi
+
+# ipo_dockerd_bin: print the daemon binary: $IPO_DOCKERD if set, else Debian's docker.io
+#   /usr/sbin/dockerd, docker-ce's (Rocky 8) /usr/bin/dockerd, or dockerd on PATH. Resolved at
+#   each call, never when this file is sourced: on a fresh machine the library is sourced
+#   before the bootstrap installs docker.io. Returns 1 (and prints the Debian path) when none.
+ipo_dockerd_bin() {
+  local b
+  if [[ -n ${IPO_DOCKERD:-} ]]; then
+    printf '%s\n' "$IPO_DOCKERD"
+    return 0
+  fi
+  for b in /usr/sbin/dockerd /usr/bin/dockerd "$(command -v dockerd 2>/dev/null || true)"; do
+    [[ -n $b && -x $b ]] && { printf '%s\n' "$b"; return 0; }
+  done
+  printf '/usr/sbin/dockerd\n'
+  return 1
+}
 
 # ipo_dockerd_start NETNS DIR [EXTRA_DOCKERD_ARGS...]
 #   Starts dockerd in netns NETNS (must exist) with everything under DIR:
@@ -27,7 +39,9 @@ ipo_dockerd_start() {
   [[ -f $dir/daemon.json ]] || printf '{"deprecated-key-path": "%s/key.json"}\n' "$dir" >"$dir/daemon.json"
   # The daemon.json the installer sets on real hosts: the agent owns container networking.
   # Long paths break unix sockets: containerd's socket goes under the short exec root.
-  nsenter --net="/run/netns/$netns" -- "$IPO_DOCKERD" \
+  local dockerd
+  dockerd=$(ipo_dockerd_bin) || ipo_die "required command not found: dockerd (tried $dockerd, /usr/bin/dockerd, PATH)"
+  nsenter --net="/run/netns/$netns" -- "$dockerd" \
     --config-file "$dir/daemon.json" \
     --iptables=false --ip6tables=false --ip-masq=false \
     --data-root "$data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \

@@ -522,7 +522,9 @@ ipo_lab_dockerd_start_native() {
   local dir=$IPO_LAB_DOCKER_DIR
   mkdir -p "$IPO_LAB_DOCKER_DATA" "$dir/exec"
   [[ -f $dir/daemon.json ]] || printf '{"deprecated-key-path": "%s/key.json"}\n' "$dir" >"$dir/daemon.json"
-  ipo_lab_unlocked nsenter --net=/run/netns/ipo-host -- "$IPO_DOCKERD" \
+  local dockerd
+  dockerd=$(ipo_dockerd_bin) || ipo_die "required command not found: dockerd (tried $dockerd, /usr/bin/dockerd, PATH)"
+  ipo_lab_unlocked nsenter --net=/run/netns/ipo-host -- "$dockerd" \
     --config-file "$dir/daemon.json" \
     --data-root "$IPO_LAB_DOCKER_DATA" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
     -H "unix://$dir/docker.sock" -H "unix://$IPO_LAB_DOCKER_SOCK" --cgroup-parent ipo-lab \

@@ -36,6 +36,8 @@ boot_install_agent() {
   # The units under test are always the working tree's.
   install -D -m 0644 -t "$root/usr/lib/systemd/system" \
     "$IPO_SRC/systemd/ipo-netd.service" "$IPO_SRC/systemd/ipo-netd-restore.service"
+  install -D -m 0644 -t "$root/usr/lib/systemd/system/docker.service.d" \
+    "$IPO_SRC/systemd/docker.service.d/ipo-netd-restore.conf"
 }
 
 # boot_lib_packages BINARY...: the Debian packages that ship the shared libraries the

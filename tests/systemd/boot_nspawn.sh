@@ -14,7 +14,11 @@
 # CASE: first_boot   no saved state: the policy's static ruleset, result "static"
 #       saved_state  state.json of two containers: their published ports restored, "restored"
 #       bad_policy   garbage policy: fail-closed baseline, "fail-closed"; ipo-netd refuses (2)
-# Every case also asserts the order restore -> network-pre -> docker -> ipo-netd, from the
+#       bad_policy_long, bad_policy_deep   the same with a 100,000-character name and with
+#                    150,000 nested brackets: refused within 1 s, never a crash or a stall
+#       restore_crash  the restore crashes: docker.service is not started at all (the drop-in
+#                    systemd/docker.service.d/ipo-netd-restore.conf makes it require the restore)
+# Every case but restore_crash also asserts the order restore -> network-pre -> docker -> ipo-netd, from the
 # units' monotonic timestamps and from the journal.
 set -Eeuo pipefail
 # shellcheck source=scripts/lib/ipo_common.sh
@@ -217,8 +221,11 @@ case_saved_state() {
   echo "PASS: saved state: both containers' published ports were in force before Docker; agent up"
 }
 
-case_bad_policy() {
-  printf '{ "version": 1, "lan": ' >"$ROOT/etc/ipo-netd/policy.json"
+# bad_policy_boot WHAT: boot with the policy file already replaced by a broken one; the
+# restore refuses it within a second and loads the fail-closed baseline, Docker starts behind
+# it, the agent refuses the policy (exit 2) and is not restarted.
+bad_policy_boot() {
+  local what=$1
   boot
   assert_no_seccomp_kill
   assert_order
@@ -228,12 +235,58 @@ case_bad_policy() {
     fail "fail-closed baseline must drop all forwarding: $(cat "$rs")"
   grep -q 'fail-closed' "$rs" || fail "baseline comment missing"
   [[ $(prop ipo-netd-restore.service Result) == success ]] || fail "restore unit result $(prop ipo-netd-restore.service Result)"
+  local took_us
+  took_us=$(($(prop ipo-netd-restore.service ExecMainExitTimestampMonotonic) - $(prop ipo-netd-restore.service ExecMainStartTimestampMonotonic)))
+  ((took_us < 1000000)) || fail "the restore took $took_us us on the $what policy (bound: 1 s)"
   # The agent refuses the policy (exit 2) and is not restarted; the baseline stays.
   [[ $(prop ipo-netd.service ActiveState) == failed && $(prop ipo-netd.service ExecMainStatus) == 2 ]] ||
     fail "ipo-netd should fail with exit 2: $(tr '\n' ' ' <"$WORK/out/unit.ipo-netd.service")"
   [[ $(prop ipo-netd.service NRestarts) == 0 ]] || fail "a refused policy must not be restarted (RestartPreventExitStatus=2)"
   grep -q 'fail-closed' "$WORK/out/final.ruleset" || fail "the baseline did not stay in force"
-  echo "PASS: bad policy: fail-closed baseline before Docker (unit result success, record fail-closed); agent refused with 2, not restarted"
+  echo "PASS: $what policy: restore refused it in $((took_us / 1000)) ms and loaded the fail-closed baseline before Docker (record fail-closed); agent refused with 2, not restarted"
+}
+
+case_bad_policy() {
+  printf '{ "version": 1, "lan": ' >"$ROOT/etc/ipo-netd/policy.json"
+  bad_policy_boot "not-JSON"
+}
+
+# A network name of 100,000 characters: std::regex overflowed the stack on it (exit 139),
+# and the restore then loaded nothing at all.
+case_bad_policy_long() {
+  jq --arg n "$(printf 'a%.0s' {1..100000})" '.networks[0].name = $n' "$IPO_SRC/rules/policy.json" \
+    >"$ROOT/etc/ipo-netd/policy.json"
+  bad_policy_boot "100,000-character-name"
+}
+
+# 150,000 nested brackets: super-linear in the path index (minutes), past TimeoutStartSec.
+case_bad_policy_deep() {
+  {
+    printf '{"version": 1, "lan": '
+    head -c 150000 /dev/zero | tr '\0' '['
+    head -c 150000 /dev/zero | tr '\0' ']'
+    printf '}\n'
+  } >"$ROOT/etc/ipo-netd/policy.json"
+  bad_policy_boot "150,000-level-nesting"
+}
+
+# restore_crash: the restore crashes (SIGSEGV, as a stack overflow would): no ruleset is known
+# to be in force, so docker.service must not start (the drop-in's Requires=), and dockerd, which
+# would start every --restart container, never runs.
+case_restore_crash() {
+  mkdir -p "$ROOT/etc/systemd/system/ipo-netd-restore.service.d"
+  printf '[Service]\nExecStart=\nExecStart=/bin/sh -c "kill -SEGV $$$$"\n' \
+    >"$ROOT/etc/systemd/system/ipo-netd-restore.service.d/crash.conf"
+  boot
+  [[ $(prop ipo-netd-restore.service Result) != success ]] ||
+    fail "the crashing restore unit reported success: $(tr '\n' ' ' <"$WORK/out/unit.ipo-netd-restore.service")"
+  [[ ! -e $WORK/out/docker-start.ruleset ]] || fail "docker.service began (its ExecStartPre probe ran) after a failed restore"
+  [[ $(prop docker.service ActiveState) != active ]] ||
+    fail "docker.service is active after a failed restore: $(tr '\n' ' ' <"$WORK/out/unit.docker.service")"
+  grep -qE 'Dependency failed for .*[Dd]ocker' "$WORK/out/journal" ||
+    fail "the journal does not show docker.service refused for the failed dependency"
+  ! grep -qE ' dockerd\[[0-9]+\]: ' "$WORK/out/journal" || fail "dockerd ran although the restore failed"
+  echo "PASS: restore crashed ($(prop ipo-netd-restore.service Result)): docker.service not started ($(prop docker.service ActiveState)), 'Dependency failed' in the journal, dockerd never ran"
 }
 
 main() {
