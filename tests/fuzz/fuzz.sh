@@ -3,17 +3,19 @@
 #
 # Builds the "fuzz" preset (clang 14, libFuzzer + ASan + UBSan; build-fuzz/) and runs each
 # fuzz target for a bounded time over a copy of its seed corpus, tests/fuzz/corpus/<target>/.
-# A crash, a leak, undefined behaviour, an input that runs longer than 1 s (-timeout=1) or
+# A crash, a leak, undefined behaviour, an input that runs longer than 1 s (-timeout=1), or
 # memory beyond -rss_limit_mb fails the test; the input that did it is kept in
 # $IPO_BUILD/fuzz/<target>-crash-* (or -timeout-, -leak-, -oom-) with the run's log beside it.
 # Prints, per target, the time, executions, coverage (cov/ft) and corpus growth.
 #
 # Environment: IPO_SRC, IPO_BUILD (set by CTest); IPO_FUZZ_SECONDS, the time per target
-# (default 25).
+# (default 25); IPO_FUZZ_TIMEOUT, the seconds one input may take (default 1; a long run on
+# a machine shared with other builds may need more, as the limit is wall-clock time).
 set -Eeuo pipefail
 cd "${IPO_SRC:?}"
 out=${IPO_BUILD:?}/fuzz
 seconds=${IPO_FUZZ_SECONDS:-25}
+timeout=${IPO_FUZZ_TIMEOUT:-1}
 
 # Target, path in build-fuzz/, -max_len: sized for what each reads. A policy file is a few
 # KB, but the known attacks on it are 100 KB names and 150,000 nested brackets (300 KB).
@@ -26,16 +28,18 @@ targets=(
   "nginx_spec_fuzz agent/render/nginx_spec_fuzz 65536"
 )
 
-# stat LOG KEY: the value of libFuzzer's final "stat::KEY:" line.
+# stat LOG KEY: the value of libFuzzer's final "stat::KEY:" line ("-" when there is none).
 stat() {
-  local log=$1 key=$2
-  sed -n "s/^stat::$key: *//p" "$log" | tail -n 1
+  local log=$1 key=$2 v
+  v=$(sed -n "s/^stat::$key: *//p" "$log" | tail -n 1)
+  echo "${v:--}"
 }
 
-# last_field LOG NAME: NAME's value ("cov:", "ft:", "corp:") on the last status line.
+# last_field LOG NAME: NAME's value ("cov:", "ft:") on the last status line ("-" if none).
 last_field() {
-  local log=$1 name=$2
-  grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -n "s/.* $name \([^ ]*\).*/\1/p"
+  local log=$1 name=$2 v
+  v=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -n "s/.* $name \([^ ]*\).*/\1/p")
+  echo "${v:--}"
 }
 
 # run_target NAME BINARY MAX_LEN: fuzzes one target; returns 1 on any finding.
@@ -43,12 +47,13 @@ run_target() {
   local name=$1 bin=$2 max_len=$3 corpus log seeds rc=0 start elapsed
   corpus=$out/corpus/$name
   log=$out/$name.log
+  rm -rf "$corpus" "$log" "$out/$name"-*
   mkdir -p "$corpus"
   cp "tests/fuzz/corpus/$name"/* "$corpus/"
   seeds=$(find "$corpus" -type f | wc -l)
   start=$SECONDS
   # -error_exitcode/-timeout_exitcode: libFuzzer's default 77 would read as "skipped" to CTest.
-  "$bin" -max_len="$max_len" -timeout=1 -rss_limit_mb=2048 -max_total_time="$seconds" \
+  "$bin" -max_len="$max_len" -timeout="$timeout" -rss_limit_mb=2048 -max_total_time="$seconds" \
     -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 \
     -artifact_prefix="$out/$name-" "$corpus" >"$log" 2>&1 || rc=$?
   elapsed=$((SECONDS - start))
@@ -69,7 +74,6 @@ main() {
   local want=("$@") t name path max_len failed=0 build_log
   command -v clang++-14 >/dev/null ||
     { echo "fuzz.sh: clang++-14 not found: scripts/bootstrap installs clang-14 and libclang-rt-14-dev" >&2; return 1; }
-  rm -rf "$out"
   mkdir -p "$out"
   build_log=$out/build.log
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
