@@ -220,6 +220,11 @@ Table NatTable(const policy::Policy& policy, const Observed& observed, bool v6) 
 
 }  // namespace
 
+ProxyPort ProxyPortFor(const std::string& proto, uint16_t host_port) {
+  uint8_t p = proto == "udp" ? 17 : proto == "sctp" ? 132 : 6;
+  return ProxyPort{p, host_port};
+}
+
 nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed) {
   nft::Ruleset rs;
   rs.tables.push_back(FilterTable(policy, observed));

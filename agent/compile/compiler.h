@@ -41,6 +41,9 @@ struct ProxyPort {
   auto operator<=>(const ProxyPort&) const = default;
 };
 
+// The ProxyPort of a Docker port binding's protocol ("tcp", "udp", "sctp") and host port.
+ProxyPort ProxyPortFor(const std::string& proto, uint16_t host_port);
+
 struct Observed {
   std::vector<ObservedContainer> containers;
   std::vector<ProxyPort> proxy_ports;

@@ -26,6 +26,7 @@
 #include "bus/bus.h"
 #include "daemon/event_pump.h"
 #include "daemon/reconciler.h"
+#include "docker/disk_ports.h"
 #include "docker/docker_client.h"
 #include "nft/netlink_backend.h"
 #include "nft/nft_monitor.h"
@@ -41,6 +42,7 @@ struct Options {
   std::string docker_host = "unix:///run/docker.sock";
   std::string state_dir = "/var/lib/ipo-netd";
   std::string run_dir = "/run/ipo-netd";
+  std::string docker_root;  // "" = data-root of /etc/docker/daemon.json, else /var/lib/docker
   int drift_interval_s = 10;
   std::string log_level = "info";
   std::string claim_tables = "auto";
@@ -153,7 +155,14 @@ int Run(const Options& opt) {
   }
   reconciler.SetProtection(claim_text, monitor != nullptr);
   spdlog::info("tables: claim {}; repair on notification {}", claim_text, monitor ? "on" : "off");
-  ipo::Status restored = reconciler.Restore();
+  // The ports Docker's containers publish, from Docker's files: guarded from this first apply
+  // on, before Docker has been asked (as the boot restore does; restore/boot_restore.h).
+  std::vector<std::string> disk_problems;
+  const std::string docker_root =
+      opt.docker_root.empty() ? ipo::docker::DockerDataRoot("/etc/docker/daemon.json") : opt.docker_root;
+  auto disk_ports = ipo::restore::DockerPorts(docker_root, &disk_problems);
+  for (const auto& p : disk_problems) spdlog::warn("docker root: {}", p);
+  ipo::Status restored = reconciler.Restore(disk_ports);
   if (!restored.ok()) spdlog::error("restoring the saved ruleset failed: {}", restored.message());
   sd_notify(0, "STATUS=ruleset restored; waiting for the first sync with Docker");
 
@@ -311,6 +320,9 @@ int main(int argc, char** argv) {
   app.add_option("--docker-host", opt.docker_host, "Docker Engine API socket (unix://PATH)")->capture_default_str();
   app.add_option("--state-dir", opt.state_dir, "where the applied state is kept")->capture_default_str();
   app.add_option("--run-dir", opt.run_dir, "runtime directory (control socket)")->capture_default_str();
+  app.add_option("--docker-root", opt.docker_root,
+                 "Docker's data root, whose containers' -p ports are guarded at start before Docker answers "
+                 "(default: data-root of /etc/docker/daemon.json, else /var/lib/docker)");
   app.add_option("--drift-interval", opt.drift_interval_s, "seconds between drift checks")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));

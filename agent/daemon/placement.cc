@@ -62,8 +62,7 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
     for (const auto* list : {&c.ports, &c.configured_ports}) {
       for (const docker::PortBinding& b : *list) {
         if (b.host_port == 0) continue;
-        uint8_t proto = b.proto == "udp" ? 17 : b.proto == "sctp" ? 132 : 6;
-        ports.insert({proto, b.host_port});
+        ports.insert(compile::ProxyPortFor(b.proto, b.host_port));
       }
     }
     const policy::Container* pc = policy.FindContainer(c.name);

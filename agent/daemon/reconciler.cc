@@ -33,7 +33,7 @@ Reconciler::Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::Nf
   Publish();
 }
 
-Status Reconciler::Restore() {
+Status Reconciler::Restore(const std::vector<compile::ProxyPort>& docker_ports) {
   auto saved = store_.Load();
   if (saved.ok()) {
     state_ = *saved;
@@ -46,6 +46,10 @@ Status Reconciler::Restore() {
   }
   state_.policy_path = policy_.source;
   compile::Observed observed = state_.observed;
+  auto& ports = observed.proxy_ports;
+  ports.insert(ports.end(), docker_ports.begin(), docker_ports.end());
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
   Status st = Apply(compile::Compile(policy_, observed), observed, "restore at start");
   Publish();
   return st;
@@ -74,13 +78,21 @@ Status Reconciler::Place() {
         std::none_of(containers_.begin(), containers_.end(), [&](const auto& k) { return k.id == c.id; }))
       spdlog::info("container {} is not named by the policy: left alone", c.name);
   }
+  // One network or container Docker refuses (a name taken by something else, a container
+  // sharing another's network stack with --network container:X) must not stall the host:
+  // it is left where it is, unpublished (the compiler publishes only addresses on policy
+  // networks), reported in status as a problem (health "degraded"), and the rest of the
+  // sync (other placements, removals, publications) still applies.
   for (const auto& spec : plan.create) {
     spdlog::info("creating network {} (bridge {}, {} {})", spec.name, spec.bridge_name, spec.subnet_v4, spec.subnet_v6);
-    IPO_RETURN_IF_ERROR(docker_.CreateNetwork(spec));
+    Status st = docker_.CreateNetwork(spec);
+    if (!st.ok()) NoteProblem("network " + spec.name + " cannot be created: " + st.message());
   }
   for (const auto& [net, name] : plan.connect) {
     spdlog::info("connecting {} to {}: the policy places it there", name, net);
-    IPO_RETURN_IF_ERROR(docker_.ConnectNetwork(net, name));
+    Status st = docker_.ConnectNetwork(net, name);
+    if (!st.ok()) NoteProblem("container " + name + " cannot be connected to " + net + ": " + st.message() +
+                              "; left unpublished");
   }
   for (const auto& [net, name] : plan.disconnect) {
     spdlog::info("disconnecting {} from {}: not its policy network", name, net);
@@ -93,6 +105,11 @@ Status Reconciler::Place() {
   }
   containers_ = std::move(*containers);
   return Status::Ok();
+}
+
+void Reconciler::NoteProblem(const std::string& problem) {
+  spdlog::warn("placement: {}", problem);
+  problems_.push_back(problem);
 }
 
 void Reconciler::KeepReleasedPorts(compile::Observed& o) {

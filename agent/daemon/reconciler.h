@@ -1,5 +1,6 @@
 // Reconciler: turns what Docker reports into the enforced ruleset. Each Sync() places the
-// policy's containers on their networks, observes their addresses, compiles the whole
+// policy's containers on their networks (a placement Docker refuses is skipped, logged and
+// shown as a problem; it never stops the rest), observes their addresses, compiles the whole
 // desired ruleset (compile/compiler.h) and applies it in ONE netlink batch: only set/map
 // elements when the structure is unchanged (the usual case for container churn), the whole
 // tables otherwise. What was applied is saved (state/state_store.h) before Sync returns.
@@ -35,7 +36,9 @@ class Reconciler {
 
   // At start: applies the ruleset compiled from the saved state (the last containers seen),
   // or the static rules alone when there is none, so protection holds before Docker answers.
-  Status Restore();
+  // `docker_ports` (from Docker's files, restore::DockerPorts) are guarded too: containers
+  // created while the agent was not running are in no saved state.
+  Status Restore(const std::vector<compile::ProxyPort>& docker_ports = {});
   // Full sync with Docker; `reason` goes to the log ("event start docker_a", "reconnect").
   Status Sync(const std::string& reason);
   // Reads the owned tables back and compares them with what was applied. With repair,
@@ -78,6 +81,8 @@ class Reconciler {
   Status Apply(const nft::Ruleset& desired, const compile::Observed& observed, const std::string& reason);
   Status Place();
   void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
+  // Records a placement Docker refused (status "problems", health "degraded"); the sync goes on.
+  void NoteProblem(const std::string& problem);
   // Keeps a docker-proxy port guarded for kPortGrace after its last container is gone, so a
   // container removed and recreated with the same -p (docker-compose up, a redeploy) never
   // finds its port unguarded while the agent catches up.

@@ -73,6 +73,35 @@ TEST_CASE("plain containers are moved to their policy networks and their ports p
   CHECK(r.StatusJson()["generation"] == 1);
 }
 
+TEST_CASE("a container Docker refuses to connect is skipped; the rest of the host is still published") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  f.docker.Run("docker_b");
+  f.docker.Run("docker_c");
+  f.docker.refuse_connect.insert("docker_a");  // e.g. docker_a runs with --network container:X
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  r.SetDocker(true, "connected");
+  REQUIRE(r.Sync("test").ok());
+  // docker_b and docker_c are placed and published; docker_a is left where it is, unpublished.
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any") ==
+        std::vector<std::string>{"tcp . 80 : 172.30.2.2 . 80"});
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-lan") ==
+        std::vector<std::string>{"tcp . 3316 : 172.30.1.2 . 3316"});
+  auto st = r.StatusJson();
+  CHECK(st["health"] == "degraded");
+  CHECK(st["health_reason"].get<std::string>().find("container docker_a cannot be connected to ipo-shared") == 0);
+  // Removals still apply while the bad container stays: docker_c dies, its port goes.
+  f.docker.Find("docker_c")->running = false;
+  REQUIRE(r.Sync("die docker_c").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
+  // Once Docker accepts it, the problem clears.
+  f.docker.refuse_connect.clear();
+  REQUIRE(r.Sync("retry").ok());
+  CHECK(r.StatusJson()["health"] == "ok");
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any") ==
+        std::vector<std::string>{"tcp . 8080 : 172.30.1.3 . 8080"});
+}
+
 TEST_CASE("container churn is applied as one element batch, and the state is saved") {
   Fixture f;
   f.docker.Run("docker_a");

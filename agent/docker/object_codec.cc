@@ -133,6 +133,14 @@ Result<ContainerInfo> DecodeContainer(std::string_view json) {
   });
 }
 
+Result<std::vector<PortBinding>> DecodeHostConfigPortBindings(std::string_view json) {
+  return internal::Decode<std::vector<PortBinding>>("Docker hostconfig.json", [&] {
+    const Json doc = internal::ParseJson(json);
+    internal::ExpectObject(doc, "");
+    return PortBindingsFromJson(internal::Object(doc, "", "PortBindings"), "PortBindings");
+  });
+}
+
 Result<std::vector<std::string>> DecodeContainerIds(std::string_view json) {
   return internal::Decode<std::vector<std::string>>("Docker container list JSON", [&] {
     const Json doc = internal::ParseJson(json);

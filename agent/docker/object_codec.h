@@ -27,6 +27,10 @@ inline constexpr std::string_view kMaxApiVersion = "1.41";
 // but unpublished ports (null) are left out.
 Result<ContainerInfo> DecodeContainer(std::string_view json);
 
+// <docker root>/containers/<id>/hostconfig.json, the file dockerd keeps per container (the
+// HostConfig of the API, on disk): its PortBindings, like ContainerInfo::configured_ports.
+Result<std::vector<PortBinding>> DecodeHostConfigPortBindings(std::string_view json);
+
 // GET /containers/json: the containers' full ids, in Docker's order.
 Result<std::vector<std::string>> DecodeContainerIds(std::string_view json);
 

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "common/clock_text.h"
 #include "compile/baseline.h"
 #include "compile/compiler.h"
+#include "docker/disk_ports.h"
 
 namespace ipo::restore {
 namespace {
@@ -35,36 +37,67 @@ const char* OutcomeName(Outcome o) {
 }
 
 Decision DecideRestore(const Result<policy::Policy>& policy, const Result<state::AgentState>& saved,
-                       const std::string& state_source) {
+                       const std::string& state_source, const std::vector<compile::ProxyPort>& docker_ports) {
   Decision d;
   if (saved.ok()) d.generation = saved->generation;
+  std::string guarded;
+  if (!docker_ports.empty())
+    guarded = "; " + std::to_string(docker_ports.size()) + " docker-proxy port(s) from Docker's containers guarded";
   if (!policy.ok()) {
+    std::vector<compile::ProxyPort> ports = docker_ports;
+    if (saved.ok()) ports.insert(ports.end(), saved->observed.proxy_ports.begin(), saved->observed.proxy_ports.end());
     d.outcome = Outcome::kFailClosed;
-    d.detail = "policy unusable (" + policy.status().message() + "): nothing is forwarded until it is fixed";
-    d.ruleset = compile::FailClosedBaseline();
+    d.detail = "policy unusable (" + policy.status().message() + "): nothing is forwarded until it is fixed" + guarded;
+    d.ruleset = compile::FailClosedBaseline(ports);
     return d;
   }
+  compile::Observed observed;
+  if (saved.ok()) observed = saved->observed;
+  observed.proxy_ports.insert(observed.proxy_ports.end(), docker_ports.begin(), docker_ports.end());
+  std::sort(observed.proxy_ports.begin(), observed.proxy_ports.end());
+  observed.proxy_ports.erase(std::unique(observed.proxy_ports.begin(), observed.proxy_ports.end()),
+                             observed.proxy_ports.end());
   if (saved.ok()) {
     d.outcome = Outcome::kRestored;
     d.detail = "generation " + std::to_string(saved->generation) + " from " + state_source + " (" +
-               std::to_string(saved->observed.containers.size()) + " containers)";
-    d.ruleset = compile::Compile(*policy, saved->observed);
+               std::to_string(saved->observed.containers.size()) + " containers)" + guarded;
+    d.ruleset = compile::Compile(*policy, observed);
     return d;
   }
   d.outcome = Outcome::kStatic;
-  d.detail = saved.status().code() == Status::Code::kNotFound
-                 ? "no saved state in " + state_source + ": the policy's static rules, no port published"
-                 : "state unusable (" + saved.status().message() + "): the policy's static rules, no port published";
-  d.ruleset = compile::Compile(*policy, compile::Observed{});
+  d.detail = (saved.status().code() == Status::Code::kNotFound
+                  ? "no saved state in " + state_source + ": the policy's static rules, no port published"
+                  : "state unusable (" + saved.status().message() + "): the policy's static rules, no port published") +
+             guarded;
+  observed.containers.clear();
+  d.ruleset = compile::Compile(*policy, observed);
   return d;
+}
+
+std::vector<compile::ProxyPort> DockerPorts(const std::string& docker_root, std::vector<std::string>* problems) {
+  std::vector<compile::ProxyPort> out;
+  if (docker_root.empty()) return out;
+  docker::DiskPorts disk = docker::ReadDiskPortBindings(docker_root);
+  for (const docker::PortBinding& b : disk.bindings) out.push_back(compile::ProxyPortFor(b.proto, b.host_port));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (problems) *problems = std::move(disk.problems);
+  return out;
 }
 
 nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
   state::StateStore store(paths.state_dir);
-  Decision d = DecideRestore(policy::LoadPolicy(paths.policy), store.Load(), store.path());
+  std::vector<std::string> problems;
+  std::vector<compile::ProxyPort> ports = DockerPorts(paths.docker_root, &problems);
+  Decision d = DecideRestore(policy::LoadPolicy(paths.policy), store.Load(), store.path(), ports);
+  nlohmann::json port_names = nlohmann::json::array();
+  for (const compile::ProxyPort& p : ports)
+    port_names.push_back(std::string(p.proto == 17 ? "udp" : p.proto == 132 ? "sctp" : "tcp") + "/" +
+                         std::to_string(p.port));
   nlohmann::json rec = {{"result", OutcomeName(d.outcome)}, {"detail", d.detail},
                         {"at", NowIso()},                   {"generation", d.generation},
-                        {"tables", TableNames(d.ruleset)},  {"error", ""}};
+                        {"tables", TableNames(d.ruleset)},  {"error", ""},
+                        {"docker_ports", port_names},       {"docker_problems", problems}};
   Status st = nft.ReplaceTables(d.ruleset, /*check_only=*/false);
   if (st.code() == Status::Code::kPermission) {
     // A running ipo-netd owns the tables (claimed, owner+persist): it keeps them in force
@@ -75,7 +108,7 @@ nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
     return rec;
   }
   if (!st.ok() && d.outcome != Outcome::kFailClosed) {
-    nft::Ruleset baseline = compile::FailClosedBaseline();
+    nft::Ruleset baseline = compile::FailClosedBaseline(ports);
     Status fallback = nft.ReplaceTables(baseline, false);
     rec["error"] = st.message();
     rec["detail"] = std::string("the kernel refused the ") + OutcomeName(d.outcome) + " ruleset; loaded the fail-closed baseline";

@@ -67,13 +67,61 @@ TEST_CASE("restore: an unusable policy gives the fail-closed baseline whatever t
   CHECK(text.find("type filter hook forward priority 0; policy drop;") != std::string::npos);
 }
 
+TEST_CASE("restore: Docker's -p ports are guarded on input in every outcome, before Docker starts") {
+  auto policy = policy::LoadPolicy(IPO_POLICY_FILE);
+  REQUIRE(policy.ok());
+  const std::vector<compile::ProxyPort> docker_ports = {{6, 3316}, {6, 9999}};
+  auto guarded = [](const nft::Ruleset& rs) {
+    const nft::Set* s = rs.FindTable(nft::Family::kInet, compile::kFilterTable)->FindSet("proxy-ports");
+    std::vector<std::string> out;
+    if (s)
+      for (const auto& e : s->elements) out.push_back(nft::ElementToString(e));
+    return out;
+  };
+  const std::vector<std::string> want = {"tcp . 3316", "tcp . 9999"};
+  restore::Decision r = restore::DecideRestore(policy, SavedState(), "/s/state.json", docker_ports);
+  CHECK(r.outcome == restore::Outcome::kRestored);
+  CHECK(guarded(r.ruleset) == want);
+  CHECK(r.detail == "generation 41 from /s/state.json (1 containers); 2 docker-proxy port(s) from Docker's "
+                    "containers guarded");
+  restore::Decision st = restore::DecideRestore(policy, Status::NotFound("x"), "/s/state.json", docker_ports);
+  CHECK(st.outcome == restore::Outcome::kStatic);
+  CHECK(guarded(st.ruleset) == want);
+  Result<policy::Policy> broken = Status::InvalidArgument("p.json:1: a string longer than 4096 bytes");
+  restore::Decision fc = restore::DecideRestore(broken, SavedState(), "/s/state.json", docker_ports);
+  CHECK(fc.outcome == restore::Outcome::kFailClosed);
+  CHECK(guarded(fc.ruleset) == want);
+  const std::string text = fc.ruleset.ToString();
+  CHECK(text.find("type filter hook input priority 0; policy accept;") != std::string::npos);
+  CHECK(text.find("meta l4proto . th dport @proxy-ports jump to-proxy") != std::string::npos);
+  CHECK(text.find("iifname \"lo\" accept") != std::string::npos);
+  CHECK(text.find("counter drop comment \"fail-closed: docker-proxy ports are closed until the policy is fixed") !=
+        std::string::npos);
+  // No Docker ports: the baseline has no input chain at all (the host's own ports untouched).
+  CHECK(compile::FailClosedBaseline().ToString().find("hook input") == std::string::npos);
+}
+
+TEST_CASE("restore: DockerPorts reads the -p host ports of every container under the data root") {
+  std::string dir = TempDir();
+  std::filesystem::create_directories(dir + "/containers/abc");
+  Write(dir + "/containers/abc/hostconfig.json",
+        R"({"PortBindings":{"3316/tcp":[{"HostIp":"","HostPort":"3316"},{"HostIp":"::","HostPort":"3316"}],)"
+        R"("53/udp":[{"HostIp":"","HostPort":"5353"}]}})");
+  std::vector<std::string> problems;
+  auto ports = restore::DockerPorts(dir, &problems);
+  CHECK(ports == std::vector<compile::ProxyPort>{{6, 3316}, {17, 5353}});
+  CHECK(problems.empty());
+  CHECK(restore::DockerPorts("", &problems).empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("restore: RunRestore applies once and records the outcome") {
   std::string dir = TempDir();
   std::filesystem::create_directories(dir + "/state");
   state::StateStore store(dir + "/state");
   REQUIRE(store.Save(SavedState()).ok());
   testing::FakeNftBackend nft;
-  auto rec = restore::RunRestore({IPO_POLICY_FILE, dir + "/state", dir + "/run"}, nft);
+  auto rec = restore::RunRestore({IPO_POLICY_FILE, dir + "/state", dir + "/run", ""}, nft);
   CHECK(rec["result"] == "restored");
   CHECK(rec["error"] == "");
   CHECK(rec["generation"] == 41);
@@ -91,7 +139,7 @@ TEST_CASE("restore: a refused ruleset falls back to the baseline; both refused i
   std::string dir = TempDir();
   testing::FakeNftBackend nft;
   nft.fail_next = 1;
-  auto rec = restore::RunRestore({IPO_POLICY_FILE, dir + "/state", dir + "/run"}, nft);
+  auto rec = restore::RunRestore({IPO_POLICY_FILE, dir + "/state", dir + "/run", ""}, nft);
   CHECK(rec["result"] == "fail-closed");
   CHECK(rec["error"] == "injected failure");
   CHECK(nft.kernel.tables.size() == 3);
@@ -99,7 +147,7 @@ TEST_CASE("restore: a refused ruleset falls back to the baseline; both refused i
 
   testing::FakeNftBackend dead;
   dead.fail_next = 2;
-  auto failed = restore::RunRestore({IPO_POLICY_FILE, dir + "/state", dir + "/run"}, dead);
+  auto failed = restore::RunRestore({IPO_POLICY_FILE, dir + "/state", dir + "/run", ""}, dead);
   CHECK(failed["result"] == "failed");
   CHECK(failed["error"] == "injected failure; baseline: injected failure");
   std::filesystem::remove_all(dir);
@@ -109,7 +157,7 @@ TEST_CASE("restore: a garbage policy file loads the baseline and says which file
   std::string dir = TempDir();
   std::string policy = Write(dir + "/policy.json", "{ not json");
   testing::FakeNftBackend nft;
-  auto rec = restore::RunRestore({policy, dir + "/state", dir + "/run"}, nft);
+  auto rec = restore::RunRestore({policy, dir + "/state", dir + "/run", ""}, nft);
   CHECK(rec["result"] == "fail-closed");
   CHECK(rec["detail"].get<std::string>().find(policy) != std::string::npos);
   CHECK(nft.kernel.ToString() == compile::FailClosedBaseline().ToString());

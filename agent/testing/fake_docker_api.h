@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ class FakeDockerApi final : public docker::DockerApi {
     log.push_back("connect " + container + " " + network);
     auto* c = Find(container);
     if (!c) return Status::NotFound("no such container: " + container);
+    if (refuse_connect.count(container))  // e.g. --network container:X, as dockerd answers it
+      return Status::InvalidArgument("container sharing network namespace with another container or host cannot be "
+                                     "connected to any other network");
     Attach(network, *c);
     return Status::Ok();
   }
@@ -80,6 +84,7 @@ class FakeDockerApi final : public docker::DockerApi {
   std::vector<docker::NetworkInfo> networks;
   std::vector<std::string> log;
   bool down = false;
+  std::set<std::string> refuse_connect;  // containers whose ConnectNetwork Docker refuses
 
  private:
   void Attach(const std::string& network, docker::ContainerInfo& c) {

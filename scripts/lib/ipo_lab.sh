@@ -288,7 +288,14 @@ ipo_lab_agent_start() {
   ipo_lab_bus_start
   ipo_lab_spawn "$IPO_LAB_NETD_PID" "$IPO_LAB_NETD_LOG" \
     env DBUS_SYSTEM_BUS_ADDRESS="$(ipo_lab_bus_address)" nsenter --net=/run/netns/ipo-host -- "$bin" --policy "$IPO_LAB_POLICY" \
-    --docker-host "unix://$IPO_LAB_DOCKER_SOCK" --state-dir "$IPO_LAB_NETD_STATE" --run-dir "$IPO_LAB_NETD_RUN"
+    --docker-host "unix://$IPO_LAB_DOCKER_SOCK" --state-dir "$IPO_LAB_NETD_STATE" --run-dir "$IPO_LAB_NETD_RUN" \
+    --docker-root "$IPO_LAB_DOCKER_DATA"
+}
+
+# ipo_lab_restore [ARGS...]: what ipo-netd-restore.service runs at boot, inside ipo-host, with
+#   the lab's paths and its dockerd's data root (whose containers' -p ports it guards).
+ipo_lab_restore() {
+  ipo_lab_netctl restore --docker-root "$IPO_LAB_DOCKER_DATA" "$@"
 }
 
 # ipo_lab_agent_stop: stop ipo-netd.

@@ -7,7 +7,8 @@
 # SIGKILLed, /run state is cleared and the ipo-host namespace deleted (the client namespaces
 # and the prober stay); the namespace is recreated and re-plumbed, and exactly what the
 # systemd units run at boot runs, in their order:
-#   1. ipo-netctl restore --policy P --state-dir <lab state> --run-dir <lab run>  (boot unit)
+#   1. ipo-netctl restore --policy P --state-dir <lab state> --run-dir <lab run>
+#      --docker-root <lab docker data>  (boot unit)
 #   2. dockerd (the containers come back by their restart policy)
 #   3. ipo-netd
 # After each iteration the agent converges and every allowed path answers again (bounded).
@@ -25,7 +26,7 @@ PROBE_DIR=
 # restore_at_boot: what the boot restore unit runs, in the new ipo-host namespace.
 restore_at_boot() {
   local out rc=0
-  out=$(ipo_lab_netctl restore 2>&1) || rc=$?
+  out=$(ipo_lab_restore 2>&1) || rc=$?
   printf '%s\n' "$out" | tail -n 5 >&2
   if ((rc != 0)); then
     if grep -qiE 'restore.*(not found|unknown|extras)|The following argument was not expected|requires a subcommand' <<<"$out"; then
