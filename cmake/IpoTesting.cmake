@@ -5,6 +5,13 @@
 #   fresh network namespace (`unshare --net`), so it never sees the host's ruleset.
 # ipo_add_shell_test(NAME n SCRIPT path [ARGS a...] [LABELS l...] [TIMEOUT s] [LOCK r])
 #   A Bash test script; exit 0 passes, 77 skips. LOCK serialises tests that share a lab.
+# ipo_add_fuzz_target(NAME n SOURCES a.cc... [LIBS l...])
+#   A libFuzzer target (it defines LLVMFuzzerTestOneInput). In the "fuzz" preset
+#   (IPO_FUZZ, clang) it is linked with libFuzzer and built by the target "fuzz_targets";
+#   tests/fuzz/fuzz.sh runs it. In every other build it is linked with a replay main
+#   (agent/testing/fuzz_replay_main.cc) and CTest runs it once over each input of its seed
+#   corpus tests/fuzz/corpus/<n>/ (test "<n>_corpus", labels "unit;fuzz"), so gcc, clang-tidy
+#   and the ASan preset see the same code and every committed crash input stays fixed.
 
 add_library(ipo_catch_main OBJECT ${PROJECT_SOURCE_DIR}/tests/catch_main.cc)
 target_link_libraries(ipo_catch_main PUBLIC Catch2::Catch2)
@@ -33,5 +40,32 @@ function(ipo_add_shell_test)
     ENVIRONMENT "IPO_SRC=${PROJECT_SOURCE_DIR};IPO_BUILD=${PROJECT_BINARY_DIR}")
   if(T_LOCK)
     set_tests_properties(${T_NAME} PROPERTIES RESOURCE_LOCK ${T_LOCK})
+  endif()
+endfunction()
+
+if(IPO_FUZZ)
+  add_custom_target(fuzz_targets)
+else()
+  add_library(ipo_fuzz_replay_main OBJECT ${PROJECT_SOURCE_DIR}/agent/testing/fuzz_replay_main.cc)
+endif()
+
+function(ipo_add_fuzz_target)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS})
+  if(IPO_FUZZ)
+    target_link_options(${T_NAME} PRIVATE -fsanitize=fuzzer)
+    add_dependencies(fuzz_targets ${T_NAME})
+  else()
+    target_link_libraries(${T_NAME} PRIVATE ipo_fuzz_replay_main)
+    # An input may take 1 s (the fuzz run's -timeout); the unoptimised ASan build gets more.
+    set(max_seconds 1)
+    if(IPO_SANITIZE)
+      set(max_seconds 10)
+    endif()
+    add_test(NAME ${T_NAME}_corpus
+             COMMAND ${T_NAME} --max-seconds=${max_seconds}
+                     ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${T_NAME})
+    set_tests_properties(${T_NAME}_corpus PROPERTIES LABELS "unit;fuzz")
   endif()
 endfunction()

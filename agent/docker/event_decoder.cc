@@ -1,6 +1,7 @@
 #include "docker/event_decoder.h"
 
 #include <cstdio>
+#include <limits>
 
 #include "docker/json_fields.h"
 
@@ -28,6 +29,10 @@ Result<Event> DecodeEvent(std::string_view json) {
     if (ev.time_nano < 0) {
       const int64_t seconds = internal::Int(doc, "", "time", -1);
       if (seconds < 0) throw internal::DecodeError("fields timeNano and time are missing");
+      if (seconds > std::numeric_limits<int64_t>::max() / kNanosPerSecond) {
+        throw internal::DecodeError("field time: " + std::to_string(seconds) +
+                                    " seconds do not fit in nanoseconds");
+      }
       ev.time_nano = seconds * kNanosPerSecond;
     }
     return ev;

@@ -80,7 +80,12 @@ TEST_CASE("DecodeEvent names what is wrong", "[docker][event]") {
   check(R"({"Type":"container","Action":)",
         "Docker event: invalid JSON at byte 30 in '{\"Type\":\"container\",\"Action\":'");
   check("", "Docker event: invalid JSON at byte 1 in ''");
+  check(R"({"Type":"container","Action":"start","time":-1e999})",
+        "Docker event: invalid JSON: a number out of range in "
+        "'{\"Type\":\"container\",\"Action\":\"start\",\"time\":-1e999}'");
   check("[1]", "Docker event: top level: expected an object, got array");
+  check(R"({"Type":"container","Action":"start","time":17955647532})",
+        "Docker event: field time: 17955647532 seconds do not fit in nanoseconds");
   check(R"({"Action":"start","time":1})", "Docker event: field Type is missing");
   check(R"({"Type":"container","time":1})", "Docker event: field Action is missing");
   check(R"({"Type":"container","Action":"start"})",

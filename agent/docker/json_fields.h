@@ -18,14 +18,17 @@ namespace ipo::docker::internal {
 
 using Json = nlohmann::json;
 
-// Thrown by the readers below; what() is "field <path>: <problem>", "top level: <problem>"
-// or "invalid JSON at byte <n> in '<first 60 bytes>'".
+// Thrown by the readers below; what() is "field <path>: <problem>", "top level: <problem>",
+// "invalid JSON at byte <n> in '<first 60 bytes>'" or, for a number beyond a double,
+// "invalid JSON: a number out of range in '<first 60 bytes>'", or a bound of the pre-check
+// (common/json_limits.h: 64 MiB, 32 levels, 1 MiB strings): "body:<line>: nesting deeper
+// than 32 levels".
 class DecodeError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-// Parses `text`, or throws DecodeError "invalid JSON at byte N near '...'".
+// Parses `text`, or throws DecodeError "invalid JSON ..." (above).
 Json ParseJson(std::string_view text);
 
 // "<parent>.<key>" ("<key>" when parent is empty).

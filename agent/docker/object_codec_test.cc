@@ -72,6 +72,10 @@ TEST_CASE("DecodeContainer names the bad field", "[docker][codec]") {
     CHECK(c.status().message() == message);
   };
   check("{\"Id\": ", "Docker container JSON: invalid JSON at byte 8 in '{\"Id\": '");
+  check(R"({"Id":"x","State":{"Pid":1e400}})",
+        "Docker container JSON: invalid JSON: a number out of range in '{\"Id\":\"x\",\"State\":{\"Pid\":1e400}}'");
+  check("{\"Id\":\"x\",\"Labels\":" + std::string(40, '[') + std::string(40, ']') + "}",
+        "Docker container JSON: body:1: nesting deeper than 32 levels");
   check(R"({"Name":"/a"})", "Docker container JSON: field Id is missing");
   check(R"({"Id":"x","State":{"Running":true,"Pid":"7"}})",
         "Docker container JSON: field State.Pid: expected an integer, got string");

@@ -314,6 +314,9 @@ Result<Policy> ParsePolicy(std::string_view text, const std::string& source) {
     size_t colon = what.find(": ", what.find("column"));
     return Status::InvalidArgument(source + ":" + std::to_string(line) + ": not valid JSON: " +
                                    (colon == std::string::npos ? what : what.substr(colon + 2)));
+  } catch (const json::out_of_range&) {
+    // nlohmann throws out_of_range 406, not parse_error, for a number beyond a double (1e400).
+    return Status::InvalidArgument(source + ": not valid JSON: a number is out of range");
   }
   JsonLines lines(text);
   try {

@@ -114,6 +114,9 @@ TEST_CASE("hostile policies are refused quickly with the line, never parsed deep
   CHECK(ErrorOf(deep) == "p.json:1: nesting deeper than 16 levels");
   CHECK(ErrorOf(std::string(9 << 20, ' ')) == "p.json: 9437184 bytes is more than the 8388608 this file may have");
   CHECK(ErrorOf("\x7f\x45\x4c\x46 not json").find("p.json:1: not valid JSON: ") == 0);
+  // A number beyond a double is nlohmann's out_of_range, not parse_error (was: terminate).
+  CHECK(ErrorOf(Replace(Base(), "\"version\": 1", "\"version\": 1e400")) ==
+        "p.json: not valid JSON: a number is out of range");
   // Names: first character a letter or digit, then the Docker set.
   CHECK(ErrorOf(Replace(Base(), "\"name\": \"docker_a\"", "\"name\": \"-a\"")).find("containers[0].name") !=
         std::string::npos);

@@ -304,6 +304,9 @@ Result<NginxSpec> ParseNginxSpec(std::string_view json_text, const std::string& 
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
     return Status::InvalidArgument(source + ":" + Position(json_text, e.byte) +
                                    ": invalid JSON: " + detail);
+  } catch (const json::out_of_range&) {
+    // nlohmann throws out_of_range 406, not parse_error, for a number beyond a double (1e400).
+    return Status::InvalidArgument(source + ": invalid JSON: a number is out of range");
   }
   if (!root.is_object()) return Status::InvalidArgument(source + ": the spec must be a JSON object");
 

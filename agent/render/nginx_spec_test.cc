@@ -64,6 +64,12 @@ TEST_CASE("JSON syntax errors carry line and column", "[render]") {
   CHECK(r.status().message().find("invalid JSON: syntax error") != std::string::npos);
 }
 
+TEST_CASE("a number beyond a double is an error, not an exception", "[render]") {
+  Result<NginxSpec> r = ParseNginxSpec("{\"version\": 1e400}", "ipo.com.json");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "ipo.com.json: invalid JSON: a number is out of range");
+}
+
 TEST_CASE("bad specs name the key at fault", "[render]") {
   json j = ValidSpec();
   SECTION("unknown top-level key") {
