@@ -35,6 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
+  // hostconfig.json from Docker's data root, read at boot by the restore (docker/disk_ports.h).
+  ipo::Result<std::vector<ipo::docker::PortBinding>> host_config = ipo::docker::DecodeHostConfigPortBindings(body);
+  if (host_config.ok() && !Sorted(*host_config)) std::abort();
+
   ipo::Result<std::vector<std::string>> ids = ipo::docker::DecodeContainerIds(body);
   if (ids.ok() && std::any_of(ids->begin(), ids->end(), [](const auto& id) { return id.empty(); })) {
     std::abort();
