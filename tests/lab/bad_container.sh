@@ -37,10 +37,7 @@ problem_shown() {
 main() {
   lab_test_begin
   trap lab_test_finish_prober EXIT
-  PROBE_DIR=$(mktemp -d /tmp/ipo-bad-container-prober.XXXXXX)
-  local paths
-  paths=$(ipo_lab_prober_start "$PROBE_DIR" forbidden ipo-wan ipo-lan-deny)
-  ipo_info "prober: $paths forbidden paths from ipo-wan and ipo-lan-deny"
+  lab_test_prober_begin bad-container
 
   ipo_lab_docker rm -f docker_a >/dev/null
   ipo_lab_docker run -d --name lab_x "$IPO_DOCKER_IMAGE" sleep 100000 >/dev/null
@@ -61,18 +58,7 @@ main() {
   ipo_lab_docker rm -f docker_a lab_x >/dev/null
   ipo_lab_container_run docker_a 8080 docker_a
   lab_test_converge "docker_a recreated plainly" 60
-  sleep 1
-  echo "=== forbidden paths while docker_a could not be placed (attempts, successes):"
-  ipo_lab_prober_stop "$PROBE_DIR"
-  local ok attempts
-  ok=$(ipo_lab_prober_successes "$PROBE_DIR")
-  attempts=$(ipo_lab_prober_attempts "$PROBE_DIR")
-  ((ok == 0)) || head -n 40 "$PROBE_DIR/successes.log"
-  echo "forbidden $ok / $attempts"
-  lab_test_check "0 of $attempts forbidden connection attempts succeeded (got $ok)" test "$ok" -eq 0
-  lab_test_check "the prober made attempts ($attempts)" test "$attempts" -gt 50
-  rm -rf "$PROBE_DIR"
-  PROBE_DIR=
+  lab_test_prober_verdict "while docker_a could not be placed" 50
   lab_test_matrix "after docker_a was placed again"
 }
 

@@ -164,3 +164,46 @@ lab_test_converge() {
   fi
   LAB_TEST_MARK=null
 }
+
+# lab_test_proxied_restart_always: docker_a and docker_c get restart policy "always"; docker_b
+#   is recreated with `-p 3316:3316 --restart always`, so docker-proxy listens on the host (the
+#   INPUT path) as soon as dockerd restarts it at boot, before the agent runs. Waits for the agent.
+lab_test_proxied_restart_always() {
+  ipo_lab_docker update --restart always docker_a docker_c >/dev/null
+  lab_test_mark
+  ipo_lab_docker rm -f docker_b >/dev/null
+  ipo_lab_container_run docker_b 3316 docker_b -p 3316:3316 --restart always
+  lab_test_converge "docker_b recreated with -p 3316:3316 --restart always" 60
+}
+
+# lab_test_prober_begin NAME: check that the prober registers a success on an allowed path,
+#   then start it on every forbidden path from ipo-wan and ipo-lan-deny in a new PROBE_DIR
+#   (/tmp/ipo-NAME-prober.*). The caller's EXIT trap must stop it (lab_test_finish_prober).
+lab_test_prober_begin() {
+  local paths
+  lab_test_check "prober counts a success on an allowed path" ipo_lab_prober_selftest
+  PROBE_DIR=$(mktemp -d "/tmp/ipo-$1-prober.XXXXXX")
+  paths=$(ipo_lab_prober_start "$PROBE_DIR" forbidden ipo-wan ipo-lan-deny)
+  ipo_info "prober: $paths forbidden paths from ipo-wan and ipo-lan-deny"
+}
+
+# lab_test_prober_verdict WHAT MIN_ATTEMPTS: stop the prober of PROBE_DIR, print its counts
+#   and any successful forbidden connection, print "forbidden N / ATTEMPTS", and check that
+#   none succeeded and that it made more than MIN_ATTEMPTS attempts; removes PROBE_DIR.
+lab_test_prober_verdict() {
+  local what=$1 min=$2 ok attempts
+  sleep 1
+  echo "=== forbidden paths $what (attempts, successes):"
+  ipo_lab_prober_stop "$PROBE_DIR"
+  ok=$(ipo_lab_prober_successes "$PROBE_DIR")
+  attempts=$(ipo_lab_prober_attempts "$PROBE_DIR")
+  if ((ok > 0)); then
+    echo "--- successful forbidden connections:"
+    head -n 40 "$PROBE_DIR/successes.log"
+  fi
+  echo "forbidden $ok / $attempts"
+  lab_test_check "0 of $attempts forbidden connection attempts succeeded (got $ok)" test "$ok" -eq 0
+  lab_test_check "the prober made attempts ($attempts)" test "$attempts" -gt "$min"
+  rm -rf "$PROBE_DIR"
+  PROBE_DIR=
+}
