@@ -82,6 +82,7 @@ vm_image_ensure() {
   hash=$(vm_disk_inputs_hash "$root" "$deb")
   disk=$VM_CACHE/disk-$hash.img
   if [[ ! -f $disk ]]; then
+    rm -f "$VM_CACHE"/disk-*.img.tmp "$VM_CACHE"/disk-*.img.addrs.tmp # a build that died
     ipo_info "vm image: provisioning a new disk $disk"
     vm_disk_build "$root" "$deb" "$disk"
     for old in "$VM_CACHE"/disk-*.img; do
@@ -109,7 +110,8 @@ main() {
   ipo_require_cmd qemu-system-x86_64 debootstrap mkfs.ext4 cpack
   VM_WORK=$(mktemp -d /var/tmp/ipovm-image.XXXXXX)
   trap 'vm_cleanup; rm -rf "$VM_WORK"' EXIT
-  local t0=$SECONDS t short kdir id
+  local t short kdir id
+  VM_T0=$SECONDS
   vm_image_ensure
   for short in 6.1 5.10; do
     t=$SECONDS
@@ -127,7 +129,7 @@ main() {
       ipo_die "$short: ipo-netd is $(vm_fact "$id" netd_state), health $(vm_fact "$id" netd_health)"
     rm -f "$VM_WORK/disk.img"
   done
-  vm_step "vm_image total" "$t0"
+  vm_step "vm_image total" "$VM_T0"
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

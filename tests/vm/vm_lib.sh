@@ -20,6 +20,7 @@
 
 VM_CACHE=${IPO_VM_CACHE:-/var/cache/ipo-host/vm}
 VM_RECIPE=1 # bump when the root's recipe (vm_root_build) changes
+VM_DISK_RECIPE=1 # bump when what vm_rig_install / vm_disk_build put on the disk changes
 VM_SUITE=bookworm
 VM_NAMESPACES=(ipovm-sw ipovm-wan ipovm-lanok ipovm-landeny)
 VM_GUEST_WAN=203.0.113.1
@@ -121,9 +122,14 @@ vm_root_build() {
   local dir=$1 packages=$2 mirror=$3
   shift 3
   local deb
-  ipo_info "vm image: debootstrap $VM_SUITE from $mirror (once per package list)"
-  debootstrap --variant=minbase --include="$packages" "$VM_SUITE" "$dir" "$mirror" >"$dir.log" 2>&1 ||
-    { tail -n 30 "$dir.log" >&2; ipo_die "debootstrap failed (log: $dir.log)"; }
+  # A root whose debootstrap finished is kept when a later step fails (resumed next time).
+  if [[ ! -f $dir/.ipo-vm-debootstrap-done ]]; then
+    rm -rf "$dir"
+    ipo_info "vm image: debootstrap $VM_SUITE from $mirror (once per package list)"
+    debootstrap --variant=minbase --include="$packages" "$VM_SUITE" "$dir" "$mirror" >"$dir.log" 2>&1 ||
+      { tail -n 30 "$dir.log" >&2; ipo_die "debootstrap failed (log: $dir.log)"; }
+    touch "$dir/.ipo-vm-debootstrap-done"
+  fi
   mkdir -p "$dir/tmp/kernels" "$dir/etc/initramfs-tools/conf.d"
   printf 'MODULES=list\nCOMPRESS=gzip\n' >"$dir/etc/initramfs-tools/conf.d/ipo-vm.conf"
   printf '%s\n' virtio_pci virtio_blk virtio_net ext4 crc32c_generic >"$dir/etc/initramfs-tools/modules"
@@ -136,7 +142,7 @@ vm_root_build() {
     mount -t proc proc "$r/proc"
     mount -t sysfs sysfs "$r/sys"
     mount --bind /dev "$r/dev"
-    DEBIAN_FRONTEND=noninteractive chroot "$r" dpkg -i /tmp/kernels/*.deb' _ "$dir" >>"$dir.log" 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive chroot "$r" sh -c "dpkg -i /tmp/kernels/*.deb"' _ "$dir" >>"$dir.log" 2>&1 ||
     { tail -n 30 "$dir.log" >&2; ipo_die "installing the kernels failed (log: $dir.log)"; }
   rm -rf "$dir/tmp/kernels" "$dir"/var/cache/apt/archives/*.deb
   systemctl --root="$dir" mask --quiet apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service \
@@ -161,7 +167,6 @@ vm_root_ensure() {
     "$packages" "${vers[*]}" | sha256sum | cut -c1-16)
   dir=$VM_CACHE/root-$hash
   if [[ ! -f $dir/.ipo-vm-root-complete ]]; then
-    rm -rf "$dir.tmp" "$dir.tmp.log"
     vm_root_build "$dir.tmp" "$packages" "$mirror" "${debs[@]}"
     mv "$dir.tmp.log" "$dir.log"
     mv "$dir.tmp" "$dir"
@@ -236,9 +241,11 @@ vm_rig_install() {
   install -D -m 0644 "$deb" "$root/var/lib/ipo-vm/ipo-netd.deb"
   install -D -m 0644 "$tar" "$root/var/lib/ipo-vm/busybox-root.tar"
   install -D -m 0755 "$g/provision" "$root/var/lib/ipo-vm/provision"
-  # What an operator copies to run the migration: the script and its library.
+  # What the operator runs the migration from: a checkout of the repository (install-agent
+  # takes Docker's settings from ../systemd/docker-daemon.json beside it).
   install -D -m 0755 "$IPO_SRC/scripts/install-agent" "$root/opt/ipo-host/scripts/install-agent"
   install -D -m 0644 -t "$root/opt/ipo-host/scripts/lib" "$IPO_SRC"/scripts/lib/ipo_common.sh
+  install -D -m 0644 -t "$root/opt/ipo-host/systemd" "$IPO_SRC/systemd/docker-daemon.json"
 }
 
 # vm_disk_inputs_hash ROOT DEB: hash of what goes into the provisioned disk.
@@ -249,7 +256,9 @@ vm_disk_inputs_hash() {
     dpkg-deb -I "$deb" control | grep -v '^ *Installed-Size' || true
     dpkg-deb --fsys-tarfile "$deb" | sha256sum
     sha256sum /bin/busybox "$IPO_SRC/scripts/install-agent" "$IPO_SRC"/scripts/lib/ipo_common.sh \
-      "$IPO_SRC"/tests/vm/guest/* "$IPO_SRC/tests/vm/vm_lib.sh" | awk '{print $1}'
+      "$IPO_SRC/systemd/docker-daemon.json" \
+      "$IPO_SRC"/tests/vm/guest/* | awk '{print $1}'
+    echo "disk-recipe=$VM_DISK_RECIPE"
   } | sha256sum | cut -c1-16
 }
 
@@ -315,11 +324,13 @@ vm_qemu_start() {
   mkdir -p "$VM_WORK/ctl/cmd" "$VM_WORK/ctl/out"
   local ns=/run/netns/ipovm-sw
   [[ $net == net ]] || ns=/proc/self/ns/net
+  # apparmor=0: the root has no apparmor_parser, without which Docker refuses to start
+  # containers on a kernel with AppArmor enabled (Debian's default).
   nsenter --net="$ns" -- nice -n "${IPO_VM_NICE:-5}" qemu-system-x86_64 -accel tcg,thread=multi -cpu qemu64 \
     -m 1536 -smp 2 -display none -no-reboot -nodefaults \
     -serial "file:$VM_WORK/console.$VM_BOOTS.log" \
     -kernel "$kdir/vmlinux" -initrd "$kdir/initrd.img" \
-    -append 'root=/dev/vda rw console=ttyS0 mitigations=off quiet systemd.show_status=0' \
+    -append 'root=/dev/vda rw console=ttyS0 mitigations=off apparmor=0 quiet systemd.show_status=0' \
     -drive "file=$disk,if=virtio,format=raw" "${nicargs[@]}" \
     -virtfs "local,path=$VM_WORK/ctl,mount_tag=ctl,security_model=none,id=ctl" \
     </dev/null >"$VM_WORK/qemu.$VM_BOOTS.log" 2>&1 &

@@ -10,7 +10,7 @@
 #   boot 1, then $IPO_VM_REBOOTS (default 3) reboots: `systemctl reboot` inside the guest,
 #     except the second, which is a power cut (QEMU killed). After every boot: ipo-netd
 #     active with health ok, the restore unit's result, and every allowed path answering
-#     again within $IPO_VM_ALLOWED_BOUND seconds (default 150) of QEMU's start; the time is
+#     again within $IPO_VM_ALLOWED_BOUND seconds (default 240) of QEMU's start; the time is
 #     printed per boot;
 #   `ipo-netctl status` in the running guest; `nft flush ruleset` in the guest: the agent's
 #     ruleset is back (nft -s list ruleset identical) within 1 s;
@@ -29,7 +29,7 @@ source "$IPO_SRC/tests/vm/vm_prober.sh"
 KERNEL=${1:?usage: vm_reboot.sh KERNEL [firewalld]}
 VARIANT=${2:-plain}
 REBOOTS=${IPO_VM_REBOOTS:-3}
-ALLOWED_BOUND=${IPO_VM_ALLOWED_BOUND:-150}
+ALLOWED_BOUND=${IPO_VM_ALLOWED_BOUND:-240}
 PROBER=""
 FAILS=0
 
