@@ -254,12 +254,45 @@ vm_disk_inputs_hash() {
   {
     echo "root=${root##*/}"
     dpkg-deb -I "$deb" control | grep -v '^ *Installed-Size' || true
-    dpkg-deb --fsys-tarfile "$deb" | sha256sum
+    # The files' contents, not the archive (CPack stamps build-time mtimes into it).
+    local x
+    x=$(mktemp -d)
+    dpkg-deb -x "$deb" "$x"
+    (cd "$x" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    rm -rf "$x"
     sha256sum /bin/busybox "$IPO_SRC/scripts/install-agent" "$IPO_SRC"/scripts/lib/ipo_common.sh \
       "$IPO_SRC/systemd/docker-daemon.json" \
       "$IPO_SRC"/tests/vm/guest/* | awk '{print $1}'
     echo "disk-recipe=$VM_DISK_RECIPE"
   } | sha256sum | cut -c1-16
+}
+
+# vm_disk_edit DISK CMD...: debugfs -w commands (one per argument) on the unmounted DISK.
+vm_disk_edit() {
+  local disk=$1 out
+  shift
+  out=$(printf '%s\n' "$@" | debugfs -w -f - "$disk" 2>&1) || { echo "$out" >&2; return 1; }
+  if grep -qiE 'error|cannot|not found|exists' <<<"$out"; then
+    echo "$out" >&2
+    return 1
+  fi
+}
+
+# vm_disk_slow_timeouts DISK: drop-ins raising both agent units' TimeoutStartSec to 300 s.
+#   TCG on a loaded 2-core machine runs the guest 10-50x slower than hardware: the restore
+#   unit's 30 s (3.5 s of CPU here) was seen to run out, and its failure lets Docker start
+#   with no agent table at all (see docs/boot.md). The tests prove the reboot path, not the
+#   emulator's speed; the drop-in is named for what it is.
+vm_disk_slow_timeouts() {
+  local disk=$1 conf
+  conf=$(mktemp)
+  printf '[Service]\n# tests/vm: TCG emulation is slow\nTimeoutStartSec=300\n' >"$conf"
+  vm_disk_edit "$disk" \
+    "mkdir /etc/systemd/system/ipo-netd-restore.service.d" \
+    "write $conf /etc/systemd/system/ipo-netd-restore.service.d/ipo-vm-tcg.conf" \
+    "mkdir /etc/systemd/system/ipo-netd.service.d" \
+    "write $conf /etc/systemd/system/ipo-netd.service.d/ipo-vm-tcg.conf"
+  rm -f "$conf"
 }
 
 # --- networks -------------------------------------------------------------------------
