@@ -358,12 +358,14 @@ vm_qemu_start() {
   local ns=/run/netns/ipovm-sw
   [[ $net == net ]] || ns=/proc/self/ns/net
   # apparmor=0: the root has no apparmor_parser, without which Docker refuses to start
-  # containers on a kernel with AppArmor enabled (Debian's default).
+  # containers on a kernel with AppArmor enabled (Debian's default). rcu_expedited: network
+  # namespace teardown (Docker's stale sandboxes after a reboot) waits for RCU grace periods,
+  # which take seconds each under TCG on a loaded machine.
   nsenter --net="$ns" -- nice -n "${IPO_VM_NICE:-5}" qemu-system-x86_64 -accel tcg,thread=multi -cpu qemu64 \
     -m 1536 -smp 2 -display none -no-reboot -nodefaults \
     -serial "file:$VM_WORK/console.$VM_BOOTS.log" \
     -kernel "$kdir/vmlinux" -initrd "$kdir/initrd.img" \
-    -append 'root=/dev/vda rw console=ttyS0 mitigations=off apparmor=0 quiet systemd.show_status=0' \
+    -append 'root=/dev/vda rw console=ttyS0 mitigations=off apparmor=0 rcupdate.rcu_expedited=1 quiet systemd.show_status=0' \
     -drive "file=$disk,if=virtio,format=raw" "${nicargs[@]}" \
     -virtfs "local,path=$VM_WORK/ctl,mount_tag=ctl,security_model=none,id=ctl" \
     </dev/null >"$VM_WORK/qemu.$VM_BOOTS.log" 2>&1 &

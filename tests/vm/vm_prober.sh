@@ -85,7 +85,8 @@ _vm_prober_loop() {
   done
 }
 
-# vm_prober_start DIR ROW...: one loop per row; prints the number of loops.
+# vm_prober_start DIR ROW...: one loop per row (children of the caller: do not call it in a
+#   command substitution); the number of loops goes to DIR/count.
 vm_prober_start() {
   local dir=$1 row from label host port expected key n=0
   shift
@@ -102,7 +103,7 @@ vm_prober_start() {
     echo $! >>"$dir/pids"
     n=$((n + 1))
   done
-  echo "$n"
+  echo "$n" >"$dir/count"
 }
 
 # vm_prober_aim DIR ADDRS: re-aim the container rows at the addresses in ADDRS.

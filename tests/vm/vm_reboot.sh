@@ -200,7 +200,8 @@ main() {
   PROBER=$VM_WORK/prober
   local rows
   mapfile -t rows < <(vm_prober_rows "$VM_ADDRS_TEMPLATE")
-  echo "prober: $(vm_prober_start "$PROBER" "${rows[@]}") paths ($(vm_prober_keys "$PROBER" forbidden | wc -l) forbidden), started before the first boot"
+  vm_prober_start "$PROBER" "${rows[@]}"
+  echo "prober: $(<"$PROBER/count") paths ($(vm_prober_keys "$PROBER" forbidden | wc -l) forbidden), started before the first boot"
   sleep 2
 
   # Boot 1 and the reboots.
