@@ -253,12 +253,14 @@ vm_disk_inputs_hash() {
   local root=$1 deb=$2
   {
     echo "root=${root##*/}"
-    dpkg-deb -I "$deb" control | grep -v '^ *Installed-Size' || true
-    # The files' contents, not the archive (CPack stamps build-time mtimes into it).
+    dpkg-deb -f "$deb" Package Version Depends
+    # The files' contents, not the archive (CPack stamps build-time mtimes into it), without
+    # the documentation it ships: a docs edit does not change what the guest runs, and a new
+    # disk costs a provisioning boot.
     local x
     x=$(mktemp -d)
     dpkg-deb -x "$deb" "$x"
-    (cd "$x" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    (cd "$x" && find . -type f -not -path './usr/share/doc/*' -print0 | sort -z | xargs -0 sha256sum)
     rm -rf "$x"
     sha256sum /bin/busybox "$IPO_SRC/scripts/install-agent" "$IPO_SRC"/scripts/lib/ipo_common.sh \
       "$IPO_SRC/systemd/docker-daemon.json" \
