@@ -1,5 +1,7 @@
 #include "common/json_limits.h"
 
+#include <fstream>
+
 namespace ipo {
 
 Status CheckJsonLimits(std::string_view text, const std::string& source, const JsonLimits& limits) {
@@ -46,6 +48,15 @@ Status CheckJsonLimits(std::string_view text, const std::string& source, const J
     }
   }
   return Status::Ok();
+}
+
+bool ReadBounded(const std::string& path, const JsonLimits& limits, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  out.assign(limits.max_bytes + 1, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return !in.bad();
 }
 
 }  // namespace ipo

@@ -29,4 +29,9 @@ struct JsonLimits {
 // OK when `text` is within `limits`; InvalidArgument naming `source` and the line otherwise.
 Status CheckJsonLimits(std::string_view text, const std::string& source, const JsonLimits& limits);
 
+// Reads at most limits.max_bytes + 1 bytes of the file `path` into `out`, so an oversized (or
+// endless, e.g. /dev/zero) file is refused by CheckJsonLimits without being read whole.
+// False when the file cannot be opened or read.
+bool ReadBounded(const std::string& path, const JsonLimits& limits, std::string& out);
+
 }  // namespace ipo

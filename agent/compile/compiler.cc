@@ -107,11 +107,12 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
           Element{{l.addr, nft::Proto{l.publish->proto}, nft::Port{l.publish->port}}, {}, {}});
     }
   }
-  Set proxy{"proxy-ports", {Type::kInetProto, Type::kInetService}, {}, false, {},
-            "host ports docker-proxy listens on (docker run -p)"};
-  for (const ProxyPort& p : observed.proxy_ports)
-    proxy.elements.push_back(Element{{nft::Proto{p.proto}, nft::Port{p.port}}, {}, {}});
-  for (Set* s : {&bridges, &allow4, &allow6, &pub4, &pub6, &proxy}) {
+  ProxyGuard guard = MakeProxyGuard(
+      observed.proxy_ports,
+      {MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()}, "the LAN allowlist"),
+       MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()}, "the LAN allowlist")},
+      "docker-proxy ports are for the LAN allowlist only");
+  for (Set* s : {&bridges, &allow4, &allow6, &pub4, &pub6, &guard.set}) {
     Sort(*s);
     t.sets.push_back(std::move(*s));
   }
@@ -149,28 +150,14 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
                         "published ports"));
   tc.push_back(MakeRule({nft::Counter{}, Drop()}, "nothing else reaches a container"));
 
-  Chain to_proxy{"to-proxy", std::nullopt, {}};
-  auto& tp = to_proxy.rules;
-  tp.push_back(MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{"lo"}}, Accept()}, "the host itself"));
-  tp.push_back(MakeRule({nft::CtState{nft::CtState::kEstablished | nft::CtState::kRelated}, Accept()}, "replies"));
-  tp.push_back(MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()},
-                        "the LAN allowlist"));
-  tp.push_back(MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()},
-                        "the LAN allowlist"));
-  tp.push_back(MakeRule({nft::Counter{}, Drop()}, "docker-proxy ports are for the LAN allowlist only"));
-
   Chain forward{"filter-forward", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, false}, {}};
   forward.rules.push_back(MakeRule({In({Field::kIifname}, "bridges"), In({Field::kOifname}, "bridges"),
                                     Jump("between-bridges")},
                                    "container to container"));
   forward.rules.push_back(MakeRule({In({Field::kOifname}, "bridges"), Jump("to-containers")}, "into containers"));
 
-  Chain input{"filter-input", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kInput, 0, false}, {}};
-  input.rules.push_back(MakeRule({In({Field::kMetaL4proto, Field::kThDport}, "proxy-ports"), Jump("to-proxy")},
-                                 "ports docker-proxy publishes"));
-
-  t.chains = {std::move(between), std::move(to_containers), std::move(to_proxy), std::move(forward),
-              std::move(input)};
+  t.chains = {std::move(between), std::move(to_containers), std::move(guard.to_proxy), std::move(forward),
+              std::move(guard.input)};
   return t;
 }
 
@@ -229,6 +216,24 @@ void MergeProxyPorts(std::vector<ProxyPort>& ports, const std::vector<ProxyPort>
   ports.insert(ports.end(), more.begin(), more.end());
   std::sort(ports.begin(), ports.end());
   ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+}
+
+ProxyGuard MakeProxyGuard(const std::vector<ProxyPort>& ports, std::vector<nft::Rule> allow,
+                          const std::string& drop_comment) {
+  ProxyGuard g{Set{"proxy-ports", {Type::kInetProto, Type::kInetService}, {}, false, {},
+                   "host ports docker-proxy listens on (docker run -p)"},
+               Chain{"to-proxy", std::nullopt, {}},
+               Chain{"filter-input", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kInput, 0, false}, {}}};
+  for (const ProxyPort& p : ports) g.set.elements.push_back(Element{{nft::Proto{p.proto}, nft::Port{p.port}}, {}, {}});
+  Sort(g.set);
+  auto& tp = g.to_proxy.rules;
+  tp.push_back(MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{"lo"}}, Accept()}, "the host itself"));
+  tp.push_back(MakeRule({nft::CtState{nft::CtState::kEstablished | nft::CtState::kRelated}, Accept()}, "replies"));
+  for (Rule& r : allow) tp.push_back(std::move(r));
+  tp.push_back(MakeRule({nft::Counter{}, Drop()}, drop_comment));
+  g.input.rules.push_back(MakeRule({In({Field::kMetaL4proto, Field::kThDport}, "proxy-ports"), Jump("to-proxy")},
+                                   "ports docker-proxy publishes"));
+  return g;
 }
 
 nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed) {

@@ -57,6 +57,18 @@ inline constexpr const char* kNatTable = "ipo_netd_nat";  // ip and ip6
 // there), so it is guarded like one.
 inline constexpr const char* kDockerDefaultBridge = "docker0";
 
+// The input-path guard of docker-proxy's host ports, as Compile() and FailClosedBaseline()
+// both write it: set "proxy-ports" (sorted `ports`), chain "to-proxy" (the host itself and
+// replies accepted, then `allow`, then a counted drop commented `drop_comment`) and the base
+// chain "filter-input" that jumps there for those ports.
+struct ProxyGuard {
+  nft::Set set;
+  nft::Chain to_proxy;
+  nft::Chain input;
+};
+ProxyGuard MakeProxyGuard(const std::vector<ProxyPort>& ports, std::vector<nft::Rule> allow,
+                          const std::string& drop_comment);
+
 // The desired ruleset. Containers the policy does not name are ignored; policy containers
 // that are not running or not yet on their network get no published-port elements.
 nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -13,16 +12,6 @@ namespace ipo::docker {
 namespace {
 
 constexpr JsonLimits kHostConfigLimits{/*max_bytes=*/1 << 20, /*max_depth=*/32, /*max_string=*/65536};
-
-// At most limits.max_bytes + 1 bytes of `path` (so an oversized file is refused unread).
-bool ReadBounded(const std::filesystem::path& path, size_t max_bytes, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out.assign(max_bytes + 1, '\0');
-  in.read(out.data(), static_cast<std::streamsize>(out.size()));
-  out.resize(static_cast<size_t>(in.gcount()));
-  return !in.bad();
-}
 
 }  // namespace
 
@@ -41,7 +30,7 @@ DiskPorts ReadDiskPortBindings(const std::string& docker_root) {
   std::sort(files.begin(), files.end());
   for (const fs::path& f : files) {
     std::string text;
-    if (!ReadBounded(f, kHostConfigLimits.max_bytes, text)) {
+    if (!ReadBounded(f.string(), kHostConfigLimits, text)) {
       out.problems.push_back(f.string() + ": cannot be read");
       continue;
     }
@@ -68,7 +57,7 @@ DiskPorts ReadDiskPortBindings(const std::string& docker_root) {
 
 std::string DockerDataRoot(const std::string& daemon_json) {
   std::string text;
-  if (ReadBounded(daemon_json, kHostConfigLimits.max_bytes, text) &&
+  if (ReadBounded(daemon_json, kHostConfigLimits, text) &&
       CheckJsonLimits(text, daemon_json, kHostConfigLimits).ok()) {
     auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_object() && j.contains("data-root") && j["data-root"].is_string() &&

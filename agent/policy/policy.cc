@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -327,13 +326,8 @@ Result<Policy> ParsePolicy(std::string_view text, const std::string& source) {
 }
 
 Result<Policy> LoadPolicy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": cannot read the policy file");
-  // Read at most one byte past the bound, so a huge (or endless, e.g. /dev/zero) file is
-  // refused without being read whole.
-  std::string text(kPolicyLimits.max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  std::string text;
+  if (!ReadBounded(path, kPolicyLimits, text)) return Status::NotFound(path + ": cannot read the policy file");
   return ParsePolicy(text, path);
 }
 
