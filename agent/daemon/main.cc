@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "bus/bus.h"
+#include "conntrack/netlink_flusher.h"
 #include "daemon/event_pump.h"
 #include "daemon/reconciler.h"
 #include "docker/disk_ports.h"
@@ -140,7 +141,12 @@ int Run(const Options& opt) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  ipo::daemon::Reconciler reconciler(*policy, **docker, **nft, store);
+  // Conntrack follows the ruleset (daemon/reconciler.h): without the flusher the agent still
+  // runs, and status says why flows to a lost target are not removed.
+  auto flusher = ipo::conntrack::NetlinkFlusher::Open();
+  if (!flusher.ok()) spdlog::error("conntrack: {}; established flows will outlive their target", flusher.status().message());
+  ipo::daemon::Reconciler reconciler(*policy, **docker, **nft, store, flusher.ok() ? flusher->get() : nullptr);
+  if (!flusher.ok()) reconciler.SetConntrackOff(flusher.status().message());
   auto boot = ipo::restore::ReadRecord(opt.run_dir);
   reconciler.SetBootRestore(boot.ok() ? *boot
                                       : nlohmann::json{{"result", "none"}, {"detail", boot.status().message()}});

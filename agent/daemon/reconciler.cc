@@ -28,8 +28,8 @@ std::string Describe(const nft::ElementChange& c) {
 }  // namespace
 
 Reconciler::Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::NftBackend& nft,
-                       state::StateStore& store)
-    : policy_(std::move(policy)), docker_(docker), nft_(nft), store_(store) {
+                       state::StateStore& store, conntrack::Flusher* conntrack)
+    : policy_(std::move(policy)), docker_(docker), nft_(nft), store_(store), conntrack_(conntrack) {
   Publish();
 }
 
@@ -147,10 +147,14 @@ Status Reconciler::Apply(const nft::Ruleset& desired, const compile::Observed& o
   auto start = Clock::now();
   std::string kind;
   Status st;
+  // Computed before state_/applied_ move on; flushed only once the new ruleset is in force.
+  const std::vector<conntrack::Target> lost =
+      conntrack::LostTargets(state_.observed, applied_ ? &*applied_ : nullptr, observed, desired);
   if (applied_ && nft::SameStructure(*applied_, desired)) {
     auto changes = nft::DiffElements(*applied_, desired);
     if (changes.empty()) {
       state_.observed = observed;
+      FlushLost(lost, reason);
       return Status::Ok();
     }
     st = nft_.UpdateElements(changes);
@@ -190,7 +194,36 @@ Status Reconciler::Apply(const nft::Ruleset& desired, const compile::Observed& o
     spdlog::info("state saved again to {}", store_.path());
     state_error_.clear();
   }
+  FlushLost(lost, reason);
   return Status::Ok();
+}
+
+void Reconciler::FlushLost(const std::vector<conntrack::Target>& lost, const std::string& reason) {
+  if (lost.empty()) return;
+  nlohmann::json why = nlohmann::json::array();
+  for (const auto& t : lost) why.push_back(t.why);
+  if (conntrack_ == nullptr) {
+    spdlog::warn("conntrack ({}): {} target(s) lost their owner but flows cannot be removed ({}): {}", reason,
+                 lost.size(), conntrack_off_.empty() ? "no flusher" : conntrack_off_, why.dump());
+    return;
+  }
+  auto start = Clock::now();
+  auto r = conntrack_->Flush(lost);
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  ++conntrack_flushes_;
+  if (!r.ok()) {
+    conntrack_error_ = r.status().message();
+    last_flush_ = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"error", conntrack_error_}, {"ms", ms}};
+    spdlog::error("conntrack ({}): removing the flows of {} target(s) failed: {}; they may still reach the next "
+                  "holder: {}", reason, lost.size(), conntrack_error_, why.dump());
+    return;
+  }
+  conntrack_error_.clear();
+  conntrack_removed_ += r->removed;
+  last_flush_ = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"scanned", r->scanned},
+                 {"removed", r->removed}, {"vanished", r->vanished}, {"ms", ms}};
+  spdlog::info("conntrack ({}): removed {} flow(s) of {} tracked in {:.2f} ms; {} target(s) lost their owner: {}",
+               reason, r->removed, r->scanned, ms, lost.size(), why.dump());
 }
 
 Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::string& trigger,
@@ -242,6 +275,11 @@ void Reconciler::SetProtection(std::string claim, bool monitor) {
 void Reconciler::NoteMonitorLost(const std::string& why) {
   monitor_ = false;
   monitor_error_ = why;
+  Publish();
+}
+
+void Reconciler::SetConntrackOff(const std::string& why) {
+  conntrack_off_ = why;
   Publish();
 }
 
@@ -339,6 +377,12 @@ void Reconciler::Publish() {
   } else if (!state_error_.empty()) {
     health = "degraded";
     reason = "state not saved (the ruleset is in force; the next boot would restore an older one): " + state_error_;
+  } else if (!conntrack_error_.empty()) {
+    health = "degraded";
+    reason = "conntrack flush failed (established flows to a lost target may still pass): " + conntrack_error_;
+  } else if (!conntrack_off_.empty()) {
+    health = "degraded";
+    reason = "conntrack flows are not removed when a target loses its owner: " + conntrack_off_;
   } else if (!monitor_error_.empty()) {
     health = "degraded";
     reason = "nftables notifications lost (" + monitor_error_ + "): foreign changes are repaired at the periodic "
@@ -366,6 +410,8 @@ void Reconciler::Publish() {
       {"events", events_},
       {"last_apply", {{"kind", last_apply_kind_}, {"ms", last_apply_ms_}}},
       {"problems", problems_},
+      {"conntrack", {{"enabled", conntrack_ != nullptr}, {"detail", conntrack_off_}, {"flushes", conntrack_flushes_},
+                     {"removed", conntrack_removed_}, {"error", conntrack_error_}, {"last_flush", last_flush_}}},
   };
   std::lock_guard<std::mutex> lock(mu_);
   snapshot_ = std::move(j);

@@ -8,6 +8,12 @@
 // A failed apply leaves the kernel as it was (batches are atomic) and the next Sync or
 // drift check tries again with a full replace.
 //
+// Conntrack follows the ruleset: after each apply that commits (and after a sync whose
+// ruleset is unchanged), the flows of every target that lost its owner (a container address
+// no longer held by the same container id, a revoked publication; conntrack/targets.h) are
+// removed through the Flusher, so an established flow never reaches the next holder of an
+// address nor outlives its publication. Counted in status "conntrack".
+//
 // Thread safety: Restore/Sync/CheckDrift/NoteEvent/SetDocker/ReplacePolicy from one thread
 // (the daemon's reconcile loop); StatusJson() from any thread.
 #pragma once
@@ -23,6 +29,7 @@
 
 #include "common/status.h"
 #include "compile/compiler.h"
+#include "conntrack/flusher.h"
 #include "docker/docker_api.h"
 #include "nft/nft_backend.h"
 #include "policy/policy.h"
@@ -32,7 +39,10 @@ namespace ipo::daemon {
 
 class Reconciler {
  public:
-  Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::NftBackend& nft, state::StateStore& store);
+  // `conntrack` may be null: no flows are removed (tests; the daemon says why with
+  // SetConntrackOff, which makes health "degraded").
+  Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::NftBackend& nft, state::StateStore& store,
+             conntrack::Flusher* conntrack = nullptr);
 
   // At start: applies the ruleset compiled from the saved state (the last containers seen),
   // or the static rules alone when there is none, so protection holds before Docker answers.
@@ -60,6 +70,8 @@ class Reconciler {
   // protected ("owner+persist", or why not) and this boot's restore record.
   void SetProtection(std::string claim, bool monitor);
   void SetBootRestore(nlohmann::json record);
+  // Records why there is no conntrack flusher (status "conntrack.detail"; health degraded).
+  void SetConntrackOff(const std::string& why);
   // The notification monitor stopped (its socket failed): status says monitor false, and
   // health is degraded with `why`, never "monitor on" for a thread that is gone.
   void NoteMonitorLost(const std::string& why);
@@ -90,11 +102,19 @@ class Reconciler {
   // container removed and recreated with the same -p (docker-compose up, a redeploy) never
   // finds its port unguarded while the agent catches up.
   void KeepReleasedPorts(compile::Observed& o);
+  // Removes the flows of `lost` (after the batch that put the new ruleset in force).
+  void FlushLost(const std::vector<conntrack::Target>& lost, const std::string& reason);
 
   policy::Policy policy_;
   docker::DockerApi& docker_;
   nft::NftBackend& nft_;
   state::StateStore& store_;
+  conntrack::Flusher* conntrack_;
+  std::string conntrack_off_;  // why the daemon has no flusher ("" when it has one, and in tests)
+  std::string conntrack_error_;  // why the last flush failed ("" when it worked)
+  uint64_t conntrack_flushes_ = 0;
+  uint64_t conntrack_removed_ = 0;
+  nlohmann::json last_flush_;  // null until the first flush
   state::AgentState state_;
   std::optional<nft::Ruleset> applied_;
   std::vector<docker::ContainerInfo> containers_;  // last seen
