@@ -222,8 +222,8 @@ void Reconciler::FlushLost(const std::vector<conntrack::Target>& lost, const std
   conntrack_removed_ += r->removed;
   last_flush_ = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"scanned", r->scanned},
                  {"removed", r->removed}, {"vanished", r->vanished}, {"ms", ms}};
-  spdlog::info("conntrack ({}): removed {} flow(s) of {} tracked in {:.2f} ms; {} target(s) lost their owner: {}",
-               reason, r->removed, r->scanned, ms, lost.size(), why.dump());
+  spdlog::info("conntrack ({}): removed {} flow(s) ({} already gone) of {} tracked in {:.2f} ms; {} target(s) lost "
+               "their owner: {}", reason, r->removed, r->vanished, r->scanned, ms, lost.size(), why.dump());
 }
 
 Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::string& trigger,

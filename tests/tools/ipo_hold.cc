@@ -8,8 +8,9 @@
 // Prints one line per event, each starting with the time (seconds since the epoch, 6 decimals):
 //   T connected LOCAL_ADDR LOCAL_PORT
 //   T sent SEQ                 a line "ipo-hold SEQ\n" was handed to the kernel
-//   T ended REASON SENT        the peer (or a host on the path) reset or closed the
-//                              connection, or a send failed; SENT lines were sent in all
+//   T peer-closed SENT         the peer closed its side (FIN); sending goes on
+//   T ended REASON SENT        a reset (from the peer or a host on the path) or another
+//                              error ended the connection; SENT lines were sent in all
 //   T alive SENT               MAX_S passed with the connection still up
 // Exit 0 after "ended" or "alive"; 1 when the connection cannot be made; 2 on bad usage or
 // when the namespace cannot be entered.
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
 
   double end = Now() + max_s;
   long sent = 0;
+  bool peer_closed = false;
   double next = Now();
   while (Now() < end) {
     if (Now() >= next) {
@@ -106,17 +108,26 @@ int main(int argc, char** argv) {
       Say("sent " + std::to_string(sent));
       next += interval_ms / 1000.0;
     }
-    // Wait for the next send, watching for a reset or a close meanwhile.
-    pollfd p{fd, POLLIN, 0};
+    // Wait for the next send, watching for a reset meanwhile. A close by the peer (FIN) is
+    // reported once and the sending goes on (a half-closed flow still carries data, and a
+    // peer that is gone answers it with a reset): only an error ends the connection.
+    pollfd p{fd, static_cast<short>(peer_closed ? 0 : POLLIN), 0};
     int wait_ms = static_cast<int>((next - Now()) * 1000);
     if (poll(&p, 1, wait_ms > 0 ? wait_ms : 0) > 0) {
+      if ((p.revents & (POLLERR | POLLHUP)) != 0) {
+        int err = 0;
+        socklen_t err_len = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len);
+        Say(std::string("ended ") + (err != 0 ? std::string("error:") + strerrorname_np(err) : "hangup") + " " +
+            std::to_string(sent));
+        return 0;
+      }
       char buf[512];
       ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
       if (n == 0) {
-        Say("ended closed " + std::to_string(sent));
-        return 0;
-      }
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        peer_closed = true;
+        Say("peer-closed " + std::to_string(sent));
+      } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         Say(std::string("ended recv:") + strerrorname_np(errno) + " " + std::to_string(sent));
         return 0;
       }
