@@ -140,6 +140,7 @@ json CollectStatus(const StatusPaths& paths, int& exit_code) {
                   {"tamper_notices", agent.value("tamper_notices", 0)},
                   {"protection", agent.value("protection", json::object())},
                   {"state_save", agent.value("state_save", json::object())},
+                  {"conntrack", agent.value("conntrack", json())},
                   {"via", via}};
   // This boot's restore record: the agent's copy, or the file when the agent is down.
   json boot = agent.value("boot_restore", json());
@@ -186,6 +187,19 @@ std::string FormatStatus(const json& s) {
         << " difference(s) repaired in " << r.value("ms", 0.0) << " ms";
     }
     o << "\n";
+    const json& ct = a.value("conntrack", json());
+    if (ct.is_object()) {
+      o << Pad("conntrack", 10);
+      if (!ct.value("enabled", false)) o << "OFF (" << ct.value("detail", "") << "); ";
+      o << ct.value("removed", 0) << " flow(s) removed in " << ct.value("flushes", 0) << " flush(es)";
+      const json& l = ct.value("last_flush", json());
+      if (l.is_object()) {
+        o << "; last " << l.value("at", "") << " after \"" << l.value("reason", "") << "\": ";
+        if (l.contains("error")) o << "FAILED: " << l.value("error", "");
+        else o << l.value("removed", 0) << " removed in " << l.value("ms", 0.0) << " ms";
+      }
+      o << "\n";
+    }
   }
   o << Pad("ruleset", 10) << (s["drift"].get<bool>() ? "DRIFT: the kernel differs from the policy" : "in force, no drift")
     << "\n";

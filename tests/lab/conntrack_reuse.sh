@@ -36,7 +36,7 @@ hold_event() { awk -v w="$1" '$2 == w {print; exit}' "$HOLD_LOG"; }
 got_lines() { ipo_lab_docker exec docker_a sh -c 'grep -c ipo-hold /tmp/got' 2>/dev/null || true; }
 
 # removed_some: 0 if the agent's status counts removed conntrack flows.
-removed_some() { (($(ipo_lab_netctl status --json | jq '.conntrack.removed // 0') > 0)); }
+removed_some() { (($(ipo_lab_netctl status --json | jq '.agent.conntrack.removed // 0') > 0)); }
 
 # got_some: 0 once docker_a's listener has received data over the held connection.
 got_some() { (($(got_lines) > 0)); }
@@ -125,7 +125,7 @@ NFT
   fi
   lab_test_check "no packet of the old flow reached the intruder (got $forbidden)" test "${forbidden:-x}" = 0
   echo "=== agent status conntrack:"
-  ipo_lab_netctl status --json | jq -c .conntrack
+  ipo_lab_netctl status --json | jq -c .agent.conntrack
   lab_test_check "the agent counted removed flows" removed_some
   lab_test_converge "docker_a removed, intruder on its address"
   lab_test_prober_verdict "while docker_a's address changed hands" 20
