@@ -26,6 +26,7 @@
 #include "bus/bus.h"
 #include "daemon/event_pump.h"
 #include "daemon/reconciler.h"
+#include "hostsock/sock_diag.h"
 #include "docker/disk_ports.h"
 #include "docker/docker_client.h"
 #include "nft/netlink_backend.h"
@@ -163,6 +164,7 @@ int Run(const Options& opt) {
       opt.docker_root.empty() ? ipo::docker::DockerDataRoot("/etc/docker/daemon.json") : opt.docker_root;
   auto disk_ports = ipo::restore::DockerPorts(docker_root, &disk_problems);
   for (const auto& p : disk_problems) spdlog::warn("docker root: {}", p);
+  reconciler.SetHostSocketSource(&ipo::hostsock::ListHostSockets);
   ipo::Status restored = reconciler.Restore(disk_ports);
   if (!restored.ok()) spdlog::error("restoring the saved ruleset failed: {}", restored.message());
   sd_notify(0, "STATUS=ruleset restored; waiting for the first sync with Docker");
