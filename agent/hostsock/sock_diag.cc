@@ -67,7 +67,7 @@ Status Dump(uint8_t family, uint8_t proto, std::vector<HostSocket>& out) {
   if (::sendto(fd.get(), &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
     return Status::Unavailable(what + ": send: " + std::strerror(errno));
   }
-  std::vector<uint8_t> buf(64 * 1024);
+  std::vector<uint8_t> buf(size_t{64} * 1024);
   for (;;) {
     ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
     if (n < 0) {
