@@ -121,7 +121,7 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
       }
     }
     const policy::Container* pc = policy.FindContainer(c.name);
-    if (c.running) {
+    if (c.running && policy.docker_publish == policy::DockerPublish::kLan) {
       for (const docker::PortBinding& b : c.ports) {
         if (b.host_port == 0) continue;
         compile::ProxyPort pp = compile::ProxyPortFor(b.proto, b.host_port);

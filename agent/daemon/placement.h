@@ -36,7 +36,7 @@ PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<dock
 // What the compiler needs from Docker's view: policy containers' addresses on their policy
 // network, the docker-proxy host ports of every existing container (running or not), and the
 // `-p` bindings of running containers that the agent publishes itself for the LAN allowlist
-// (compile::DockerPublication; target: the policy network's address for a policy container,
+// (none with policy "docker_publish": "none"; compile::DockerPublication; target: the policy network's address for a policy container,
 // else the first endpoint with an address of the binding's family).
 // A port a HOST process holds (`host_sockets`: a TCP listener or unconnected UDP socket that
 // is not Docker's own docker-proxy and not explained by a running container's binding on the

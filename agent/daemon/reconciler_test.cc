@@ -377,3 +377,14 @@ TEST_CASE("Docker's own docker-proxy is a container's listener, not the host's")
   CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7777}});
   CHECK(conflicts.size() == 1);
 }
+
+TEST_CASE("policy docker_publish none: -p bindings are reserved by Docker but never published") {
+  auto p = LabPolicy();
+  p.docker_publish = policy::DockerPublish::kNone;
+  std::vector<docker::ContainerInfo> cs = {
+      {"2", "stranger", true, "running", 1, {{"bridge", "n0", "172.17.0.5", ""}}, {{"tcp", 80, "", 7000}}, {}},
+  };
+  auto o = daemon::Observe(p, cs);
+  CHECK(o.docker_published.empty());
+  CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7000}});
+}
