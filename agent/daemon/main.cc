@@ -299,6 +299,11 @@ int Run(const Options& opt) {
     }
     if (std::chrono::steady_clock::now() >= next_drift_check) {
       reconciler.RetrySave();
+      // A host service that started or stopped on a container's -p port: decide again.
+      if (reconciler.HostSocketsChanged()) {
+        ipo::Status st = reconciler.Sync("host sockets on a -p port changed");
+        if (!st.ok()) spdlog::warn("sync after a host socket change: {}", st.message());
+      }
       auto drift = reconciler.CheckDrift(/*repair=*/true);
       if (!drift.ok()) spdlog::warn("drift check: {}", drift.status().message());
       next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);

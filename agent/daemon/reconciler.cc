@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <set>
 
 #include "common/clock_text.h"
 #include "compile/drift.h"
@@ -132,6 +133,23 @@ void Reconciler::ReadHostSockets() {
     return;
   }
   host_sockets_ = std::move(*sockets);
+}
+
+bool Reconciler::HostSocketsChanged() {
+  if (!host_socket_source_) return false;
+  auto now = host_socket_source_();
+  if (!now.ok()) return false;
+  std::set<compile::ProxyPort> bound;
+  for (const docker::ContainerInfo& c : containers_)
+    for (const auto* list : {&c.ports, &c.configured_ports})
+      for (const docker::PortBinding& b : *list) bound.insert(compile::ProxyPortFor(b.proto, b.host_port));
+  auto relevant = [&](const std::vector<hostsock::HostSocket>& sockets) {
+    std::vector<hostsock::HostSocket> out;
+    for (const hostsock::HostSocket& s : sockets)
+      if (bound.count(compile::ProxyPort{s.proto, s.port})) out.push_back(s);
+    return out;
+  };
+  return relevant(*now) != relevant(host_sockets_);
 }
 
 void Reconciler::NoteProblem(const std::string& problem) {

@@ -69,6 +69,10 @@ class Reconciler {
   // published. A failed read keeps the last list (and logs).
   using HostSocketSource = std::function<Result<std::vector<hostsock::HostSocket>>()>;
   void SetHostSocketSource(HostSocketSource source) { host_socket_source_ = std::move(source); }
+  // True when the host's sockets on a port some container binds (-p) differ from the last
+  // Sync's: a host service started or stopped there, and the next Sync must decide again
+  // (called at every drift check; no event comes from Docker for it).
+  bool HostSocketsChanged();
   // Records a Docker event (for status and for since= replay after a restart).
   void NoteEvent(const docker::Event& e);
   // Records whether Docker's API answers.

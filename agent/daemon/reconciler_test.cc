@@ -388,3 +388,26 @@ TEST_CASE("policy docker_publish none: -p bindings are reserved by Docker but ne
   CHECK(o.docker_published.empty());
   CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7000}});
 }
+
+TEST_CASE("a host service that starts later on a created container's -p port is noticed") {
+  Fixture f;
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  std::vector<hostsock::HostSocket> host;
+  r.SetHostSocketSource([&] { return Result<std::vector<hostsock::HostSocket>>(host); });
+  docker::ContainerInfo sneaky;
+  sneaky.id = "s1";
+  sneaky.name = "sneaky";
+  sneaky.state = "created";
+  sneaky.configured_ports = {{"tcp", 22, "", 22}};
+  f.docker.containers.push_back(sneaky);
+  REQUIRE(r.Sync("create sneaky").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 22"});
+  CHECK_FALSE(r.HostSocketsChanged());
+  host = {{17, "0.0.0.0", 53, 0, ""}};  // not a -p port: no reason to sync
+  CHECK_FALSE(r.HostSocketsChanged());
+  host.push_back({6, "::", 22, 0, ""});  // sshd starts
+  REQUIRE(r.HostSocketsChanged());
+  REQUIRE(r.Sync("host sockets").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports").empty());
+  CHECK_FALSE(r.HostSocketsChanged());
+}
