@@ -4,6 +4,8 @@
 #
 #   <prefix>/sbin/ipo-netd                          the daemon
 #   <prefix>/bin/ipo-netctl                         the control CLI (status, check, restore, ...)
+#   <prefix>/libexec/ipo-netd/ipo-netd-proxy        Docker's userland proxy: reserves -p ports
+#                                                   (daemon.json "userland-proxy-path" names it)
 #   /etc/ipo-netd/policy.json                       the policy (rules/policy.json); conffile
 #   <prefix>/lib/systemd/system/ipo-netd.service    units from systemd/
 #   <prefix>/lib/systemd/system/ipo-netd-restore.service
@@ -29,6 +31,9 @@ set(IPO_INSTALL_COMPONENT ipo-netd)
 
 install(TARGETS ipo-netd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR} COMPONENT ${IPO_INSTALL_COMPONENT})
 install(TARGETS ipo-netctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT ${IPO_INSTALL_COMPONENT})
+# Fixed "libexec" (not GNUInstallDirs' choice): docker-daemon.json names the absolute path
+# /usr/libexec/ipo-netd/ipo-netd-proxy, the same on Debian and Rocky 8.
+install(TARGETS ipo-netd-proxy RUNTIME DESTINATION libexec/ipo-netd COMPONENT ${IPO_INSTALL_COMPONENT})
 
 install(FILES ${PROJECT_SOURCE_DIR}/rules/policy.json
         DESTINATION ${IPO_INSTALL_SYSCONFDIR}/ipo-netd

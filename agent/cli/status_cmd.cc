@@ -24,6 +24,10 @@ compile::Observed ObservedFromJson(const json& j) {
                             c.value("ipv6", "")});
   for (const auto& p : j.value("proxy_ports", json::array()))
     o.proxy_ports.push_back({p.value<uint8_t>("proto", 6), p.value<uint16_t>("port", 0)});
+  for (const auto& d : j.value("docker_published", json::array()))
+    o.docker_published.push_back({d.value<uint8_t>("proto", 6), d.value<uint16_t>("host_port", 0), d.value("v6", false),
+                                  d.value("host_ip", ""), d.value("target", ""), d.value<uint16_t>("port", 0),
+                                  d.value("container", "")});
   return o;
 }
 
@@ -141,6 +145,8 @@ json CollectStatus(const StatusPaths& paths, int& exit_code) {
                   {"protection", agent.value("protection", json::object())},
                   {"state_save", agent.value("state_save", json::object())},
                   {"conntrack", agent.value("conntrack", json())},
+                  {"observed", agent.value("observed", json::object())},
+                  {"publish_conflicts", agent.value("publish_conflicts", json::array())},
                   {"via", via}};
   // This boot's restore record: the agent's copy, or the file when the agent is down.
   json boot = agent.value("boot_restore", json());
@@ -218,6 +224,24 @@ std::string FormatStatus(const json& s) {
       << Pad(nets.empty() ? "-" : nets, 16) << Pad(c.value("ipv4", "").empty() ? "-" : c.value("ipv4", ""), 14)
       << Pad(c.value("ipv6", "").empty() ? "-" : c.value("ipv6", ""), 18)
       << (c.value("managed", false) ? c.value("policy_network", "") : "not in policy (left alone)") << "\n";
+  }
+  if (s.contains("agent")) {
+    const json& a = s["agent"];
+    const json& pub = a.value("observed", json::object()).value("docker_published", json::array());
+    if (!pub.empty()) {
+      o << "\ndocker -p bindings the agent publishes (LAN allowlist only):\n";
+      for (const auto& b : pub) {
+        std::string host_ip = b.value("host_ip", "");
+        o << "  " << b.value("container", "") << ": " << (b.value<int>("proto", 6) == 17 ? "udp" : "tcp") << " "
+          << (host_ip.empty() ? (b.value("v6", false) ? "[::]" : "*") : host_ip) << ":" << b.value<int>("host_port", 0)
+          << " -> " << b.value("target", "") << ":" << b.value<int>("port", 0) << "\n";
+      }
+    }
+    const json& conflicts = a.value("publish_conflicts", json::array());
+    if (!conflicts.empty()) {
+      o << "\nnot published:\n";
+      for (const auto& c : conflicts) o << "  - " << c.get<std::string>() << "\n";
+    }
   }
   if (s["drift"].get<bool>()) {
     o << "\ndrift:\n";

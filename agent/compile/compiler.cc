@@ -57,6 +57,12 @@ void Sort(Set& s) {
   s.elements.erase(std::unique(s.elements.begin(), s.elements.end()), s.elements.end());
 }
 
+template <typename T>
+std::optional<Value> OptValue(const std::optional<T>& v) {
+  if (!v) return std::nullopt;
+  return Value{*v};
+}
+
 // One published port of one running policy container, with its address on its network.
 struct Live {
   const policy::Publish* publish;
@@ -179,7 +185,23 @@ Table NatTable(const policy::Policy& policy, const Observed& observed, bool v6) 
     Element e{{nft::Proto{l.publish->proto}, nft::Port{l.publish->host_port}}, {}, {l.addr, nft::Port{l.publish->port}}};
     (l.publish->from == policy::From::kAny ? any : lan).elements.push_back(std::move(e));
   }
-  for (Set* s : {&allow, &any, &lan}) {
+  Set docker{"docker-lan", {Type::kInetProto, Type::kInetService}, {addr_type, Type::kInetService}, false, {},
+             "docker run -p on every local address -> container address . port, for the LAN allowlist"};
+  Set docker_at{"docker-lan-at", {addr_type, Type::kInetProto, Type::kInetService}, {addr_type, Type::kInetService},
+                false, {}, "docker run -p on one host address -> container address . port, for the LAN allowlist"};
+  for (const DockerPublication& d : observed.docker_published) {
+    if (d.v6 != v6) continue;
+    auto target = v6 ? OptValue(nft::ParseIpv6(d.target)) : OptValue(nft::ParseIpv4(d.target));
+    if (!target) continue;
+    std::vector<Value> data{*target, nft::Port{d.port}};
+    if (d.host_ip.empty()) {
+      docker.elements.push_back(Element{{nft::Proto{d.proto}, nft::Port{d.host_port}}, {}, data});
+      continue;
+    }
+    auto host = v6 ? OptValue(nft::ParseIpv6(d.host_ip)) : OptValue(nft::ParseIpv4(d.host_ip));
+    if (host) docker_at.elements.push_back(Element{{*host, nft::Proto{d.proto}, nft::Port{d.host_port}}, {}, data});
+  }
+  for (Set* s : {&allow, &any, &lan, &docker, &docker_at}) {
     Sort(*s);
     t.sets.push_back(std::move(*s));
   }
@@ -191,6 +213,15 @@ Table NatTable(const policy::Policy& policy, const Observed& observed, bool v6) 
                                "ports published to the LAN allowlist"));
   pre.rules.push_back(MakeRule({nft::FibDaddrLocal{}, nft::DnatMap{fam, port_key, "publish-any"}},
                                "ports published to everyone"));
+  // After the policy's own: a policy publication always wins (Observe also drops the
+  // conflicting docker bindings and reports them).
+  pre.rules.push_back(MakeRule({In({saddr}, "lan-allow"), nft::FibDaddrLocal{}, nft::DnatMap{fam, port_key, "docker-lan"}},
+                               "docker run -p bindings, for the LAN allowlist"));
+  pre.rules.push_back(MakeRule({In({saddr}, "lan-allow"),
+                                nft::DnatMap{fam, {v6 ? Field::kIp6Daddr : Field::kIpDaddr, Field::kMetaL4proto,
+                                                   Field::kThDport},
+                                             "docker-lan-at"}},
+                               "docker run -p bindings on one host address, for the LAN allowlist"));
 
   Chain post{"nat-postrouting", nft::BaseChainSpec{nft::ChainType::kNat, nft::Hook::kPostrouting, 100, false}, {}};
   for (const policy::Network& n : policy.networks) {

@@ -46,9 +46,25 @@ ProxyPort ProxyPortFor(const std::string& proto, uint16_t host_port);
 // Adds `more` to `ports`, which stays sorted and without duplicates.
 void MergeProxyPorts(std::vector<ProxyPort>& ports, const std::vector<ProxyPort>& more);
 
+// A `docker run -p` binding of a running container that the agent publishes itself (Docker
+// only reserves the host port, with ipo-netd-proxy): DNAT for the LAN allowlist only.
+struct DockerPublication {
+  uint8_t proto = 6;
+  uint16_t host_port = 0;
+  bool v6 = false;
+  std::string host_ip;    // "" any local address of the family; else only this destination
+  std::string target;     // the container's address (same family)
+  uint16_t port = 0;      // the container's port
+  std::string container;  // its name, for status and logs
+  auto operator<=>(const DockerPublication&) const = default;
+};
+
 struct Observed {
   std::vector<ObservedContainer> containers;
   std::vector<ProxyPort> proxy_ports;
+  // Sorted; already without the ports the policy publishes or a host process holds
+  // (daemon/placement.h Observe decides).
+  std::vector<DockerPublication> docker_published;
 };
 
 inline constexpr const char* kFilterTable = "ipo_netd";  // inet

@@ -16,7 +16,8 @@ ipo::policy::Policy LabPolicy() {
   return *p;
 }
 
-// The lab after the agent moved the three containers, with one extra `-p 9999:3316`.
+// The lab after the agent moved the three containers, with one extra `-p 9999:3316` (published
+// by the agent for the LAN allowlist) and a stranger's `-p 192.168.1.100:5353:53/udp`.
 Observed LabObserved() {
   Observed o;
   o.containers = {
@@ -25,7 +26,10 @@ Observed LabObserved() {
       {"docker_c", "ccc", true, "172.30.2.2", "fd00:ac1e:2::2"},
       {"stranger", "sss", true, "172.17.0.5", ""},
   };
-  o.proxy_ports = {{6, 9999}};
+  o.proxy_ports = {{6, 9999}, {17, 5353}};
+  o.docker_published = {{6, 9999, false, "", "172.30.1.3", 3316, "docker_b"},
+                        {6, 9999, true, "", "fd00:ac1e:1::3", 3316, "docker_b"},
+                        {17, 5353, false, "192.168.1.100", "172.17.0.5", 53, "stranger"}};
   return o;
 }
 
@@ -57,6 +61,8 @@ TEST_CASE("compilation is deterministic whatever the order Docker lists containe
 
 TEST_CASE("container churn changes set elements only, never rules") {
   Observed up = LabObserved();
+  up.proxy_ports = {{6, 9999}};
+  up.docker_published.clear();
   Observed down = up;
   down.containers[0].running = false;   // docker_a stopped
   down.containers[2].ipv4 = "172.30.2.9";  // docker_c got a new address
@@ -149,4 +155,48 @@ TEST_CASE("each LAN subnet gets its own inline drop rule; a /0 LAN is the whole 
   policy.lan.subnets.back().v4 = ipo::nft::Ipv4{0};
   text = to_containers(Compile(policy, LabObserved()));
   CHECK(text.find("meta nfproto ipv4 counter drop") != std::string::npos);
+}
+
+TEST_CASE("docker -p bindings are DNATed for the LAN allowlist only, HostIp honoured") {
+  Observed o = LabObserved();
+  o.docker_published = {
+      {6, 9999, false, "", "172.30.1.3", 3316, "docker_b"},               // -p 9999:3316
+      {6, 9999, true, "", "fd00:ac1e:1::3", 3316, "docker_b"},            // its [::] twin
+      {17, 5353, false, "192.168.1.100", "172.17.0.5", 53, "stranger"},   // -p 192.168.1.100:5353:53/udp
+      {6, 7000, true, "", "", 70, "stranger"},                            // no IPv6 address: nothing
+  };
+  auto rs = Compile(LabPolicy(), o);
+  const auto* nat4 = rs.FindTable(ipo::nft::Family::kIp, "ipo_netd_nat");
+  const auto* nat6 = rs.FindTable(ipo::nft::Family::kIp6, "ipo_netd_nat");
+  REQUIRE(nat4);
+  REQUIRE(nat6);
+  auto text = [](const ipo::nft::Set* s) {
+    std::vector<std::string> out;
+    for (const auto& e : s->elements) out.push_back(ipo::nft::ElementToString(e));
+    return out;
+  };
+  CHECK(text(nat4->FindSet("docker-lan")) == std::vector<std::string>{"tcp . 9999 : 172.30.1.3 . 3316"});
+  CHECK(text(nat4->FindSet("docker-lan-at")) ==
+        std::vector<std::string>{"192.168.1.100 . udp . 5353 : 172.17.0.5 . 53"});
+  CHECK(text(nat6->FindSet("docker-lan")) == std::vector<std::string>{"tcp . 9999 : fd00:ac1e:1::3 . 3316"});
+  CHECK(nat6->FindSet("docker-lan-at")->elements.empty());
+  // Nothing of it is published to everyone: the filter's published sets stay the policy's.
+  const auto* filter = rs.FindTable(ipo::nft::Family::kInet, "ipo_netd");
+  for (const auto& e : filter->FindSet("published-v4")->elements)
+    CHECK(ipo::nft::ElementToString(e).find("9999") == std::string::npos);
+  // Both docker rules come after the policy's and only for the allowlist.
+  std::string nft = rs.ToString();
+  auto lan = nft.find("ip saddr @lan-allow fib daddr type local dnat ip to meta l4proto . th dport map @docker-lan");
+  auto at = nft.find("ip saddr @lan-allow dnat ip to ip daddr . meta l4proto . th dport map @docker-lan-at");
+  auto any = nft.find("map @publish-any");
+  CHECK(lan != std::string::npos);
+  CHECK(at != std::string::npos);
+  CHECK(any < lan);
+}
+
+TEST_CASE("docker publications change map elements only, never rules") {
+  Observed a = LabObserved();
+  Observed b = LabObserved();
+  a.docker_published.clear();
+  CHECK(ipo::nft::SameStructure(Compile(LabPolicy(), a), Compile(LabPolicy(), b)));
 }

@@ -27,6 +27,7 @@
 #include "conntrack/netlink_flusher.h"
 #include "daemon/event_pump.h"
 #include "daemon/reconciler.h"
+#include "hostsock/sock_diag.h"
 #include "docker/disk_ports.h"
 #include "docker/docker_client.h"
 #include "nft/netlink_backend.h"
@@ -169,6 +170,7 @@ int Run(const Options& opt) {
       opt.docker_root.empty() ? ipo::docker::DockerDataRoot("/etc/docker/daemon.json") : opt.docker_root;
   auto disk_ports = ipo::restore::DockerPorts(docker_root, &disk_problems);
   for (const auto& p : disk_problems) spdlog::warn("docker root: {}", p);
+  reconciler.SetHostSocketSource(&ipo::hostsock::ListHostSockets);
   ipo::Status restored = reconciler.Restore(disk_ports);
   if (!restored.ok()) spdlog::error("restoring the saved ruleset failed: {}", restored.message());
   sd_notify(0, "STATUS=ruleset restored; waiting for the first sync with Docker");
@@ -303,6 +305,11 @@ int Run(const Options& opt) {
     }
     if (std::chrono::steady_clock::now() >= next_drift_check) {
       reconciler.RetrySave();
+      // A host service that started or stopped on a container's -p port: decide again.
+      if (reconciler.HostSocketsChanged()) {
+        ipo::Status st = reconciler.Sync("host sockets on a -p port changed");
+        if (!st.ok()) spdlog::warn("sync after a host socket change: {}", st.message());
+      }
       auto drift = reconciler.CheckDrift(/*repair=*/true);
       if (!drift.ok()) spdlog::warn("drift check: {}", drift.status().message());
       next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);

@@ -52,20 +52,93 @@ PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<dock
   return plan;
 }
 
-compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::ContainerInfo>& containers) {
+namespace {
+
+bool IsV6(const std::string& host_ip) { return host_ip.find(':') != std::string::npos; }
+bool IsWildcard(const std::string& host_ip) { return host_ip.empty() || host_ip == "0.0.0.0" || host_ip == "::"; }
+
+std::string ProtoName(uint8_t proto) { return proto == 17 ? "udp" : proto == 132 ? "sctp" : "tcp"; }
+
+// The host ports held by host processes: sockets no running container's binding explains.
+// A binding on a wildcard explains a wildcard socket of either family (docker-proxy binds
+// tcp4 or tcp6 as Docker asks); a specific address only the same address.
+std::set<compile::ProxyPort> HostHeld(const std::vector<docker::ContainerInfo>& containers,
+                                      const std::vector<hostsock::HostSocket>& sockets) {
+  std::set<compile::ProxyPort> held;
+  for (const hostsock::HostSocket& s : sockets) {
+    bool explained = s.owner == hostsock::kDockerProxyComm;  // Docker's own proxy, before migration
+    for (const docker::ContainerInfo& c : containers) {
+      if (!c.running) continue;
+      for (const docker::PortBinding& b : c.ports) {
+        if (b.host_port != s.port || compile::ProxyPortFor(b.proto, b.host_port).proto != s.proto) continue;
+        if (IsWildcard(b.host_ip) ? IsWildcard(s.addr) : b.host_ip == s.addr) explained = true;
+      }
+    }
+    if (!explained) held.insert(compile::ProxyPort{s.proto, s.port});
+  }
+  return held;
+}
+
+// The address of `c` a publication of family v6 targets ("" when none).
+std::string TargetOf(const docker::ContainerInfo& c, const policy::Container* pc, bool v6) {
+  for (const docker::Endpoint& e : c.endpoints) {
+    if (pc && e.network != pc->network) continue;
+    if (e.network == "host" || e.network == "none") continue;
+    const std::string& a = v6 ? e.ipv6 : e.ipv4;
+    if (!a.empty()) return a;
+    if (pc) return "";
+  }
+  return "";
+}
+
+}  // namespace
+
+compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::ContainerInfo>& containers,
+                          const std::vector<hostsock::HostSocket>& host_sockets, std::vector<std::string>* conflicts) {
   compile::Observed o;
   std::set<compile::ProxyPort> ports;
+  std::set<std::string> why;
+  const std::set<compile::ProxyPort> held = HostHeld(containers, host_sockets);
+  std::set<compile::ProxyPort> by_policy;
+  for (const policy::Container& pc : policy.containers)
+    for (const policy::Publish& p : pc.publish) by_policy.insert(compile::ProxyPort{p.proto, p.host_port});
   for (const docker::ContainerInfo& c : containers) {
     // docker-proxy ports stay guarded for as long as the container EXISTS: they are known
     // from `create` (before docker-proxy listens at `start`) and kept while it is stopped,
-    // so a restart (restart policy, dockerd restart) never finds them unguarded.
+    // so a restart (restart policy, dockerd restart) never finds them unguarded. Not a port a
+    // host process holds: guarding it would cut the host's own service off.
     for (const auto* list : {&c.ports, &c.configured_ports}) {
       for (const docker::PortBinding& b : *list) {
         if (b.host_port == 0) continue;
-        ports.insert(compile::ProxyPortFor(b.proto, b.host_port));
+        compile::ProxyPort pp = compile::ProxyPortFor(b.proto, b.host_port);
+        if (held.count(pp)) {
+          why.insert("container " + c.name + ": -p " + std::to_string(b.host_port) + "/" + ProtoName(pp.proto) +
+                     ": a host process listens on host port " + std::to_string(b.host_port) +
+                     "; neither published nor guarded");
+          continue;
+        }
+        ports.insert(pp);
       }
     }
     const policy::Container* pc = policy.FindContainer(c.name);
+    if (c.running && policy.docker_publish == policy::DockerPublish::kLan) {
+      for (const docker::PortBinding& b : c.ports) {
+        if (b.host_port == 0) continue;
+        compile::ProxyPort pp = compile::ProxyPortFor(b.proto, b.host_port);
+        if (held.count(pp)) continue;  // reported above
+        if (by_policy.count(pp)) {
+          why.insert("container " + c.name + ": -p " + std::to_string(b.host_port) + "/" + ProtoName(pp.proto) +
+                     ": the policy publishes host port " + std::to_string(b.host_port) +
+                     " itself; the policy's publication wins");
+          continue;
+        }
+        bool v6 = IsV6(b.host_ip);
+        std::string target = TargetOf(c, pc, v6);
+        if (target.empty()) continue;  // not on a network (yet), or no address of the family
+        o.docker_published.push_back(compile::DockerPublication{
+            pp.proto, b.host_port, v6, IsWildcard(b.host_ip) ? "" : b.host_ip, target, b.container_port, c.name});
+      }
+    }
     if (!pc) continue;
     compile::ObservedContainer oc{c.name, c.id, c.running, "", ""};
     for (const docker::Endpoint& e : c.endpoints) {
@@ -78,7 +151,11 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
   }
   std::sort(o.containers.begin(), o.containers.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(o.docker_published.begin(), o.docker_published.end());
+  o.docker_published.erase(std::unique(o.docker_published.begin(), o.docker_published.end()),
+                           o.docker_published.end());
   o.proxy_ports.assign(ports.begin(), ports.end());
+  if (conflicts) conflicts->insert(conflicts->end(), why.begin(), why.end());
   return o;
 }
 

@@ -14,6 +14,7 @@
 
 #include "compile/compiler.h"
 #include "docker/docker_api.h"
+#include "hostsock/sock_diag.h"
 #include "policy/policy.h"
 
 namespace ipo::daemon {
@@ -33,7 +34,19 @@ PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<dock
                             const std::vector<docker::ContainerInfo>& containers);
 
 // What the compiler needs from Docker's view: policy containers' addresses on their policy
-// network, and the docker-proxy host ports of every existing container (running or not).
-compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::ContainerInfo>& containers);
+// network, the docker-proxy host ports of every existing container (running or not), and the
+// `-p` bindings of running containers that the agent publishes itself for the LAN allowlist
+// (none with policy "docker_publish": "none"; compile::DockerPublication; target: the policy network's address for a policy container,
+// else the first endpoint with an address of the binding's family).
+// A port a HOST process holds (`host_sockets`: a TCP listener or unconnected UDP socket that
+// is not Docker's own docker-proxy and not explained by a running container's binding on the
+// same address) is never guarded
+// nor published: a container asking for it (`docker create -p 22:22`) cannot lock the
+// operator out. A binding the policy's own publications also claim (same proto and host port)
+// is not published: the policy wins. Both are appended to `conflicts` (one sentence each,
+// naming container and port) when it is given.
+compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::ContainerInfo>& containers,
+                          const std::vector<hostsock::HostSocket>& host_sockets = {},
+                          std::vector<std::string>* conflicts = nullptr);
 
 }  // namespace ipo::daemon

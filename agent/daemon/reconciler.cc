@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <set>
 
 #include "common/clock_text.h"
 #include "compile/drift.h"
@@ -47,6 +48,24 @@ Status Reconciler::Restore(const std::vector<compile::ProxyPort>& docker_ports) 
   state_.policy_path = policy_.source;
   compile::Observed observed = state_.observed;
   compile::MergeProxyPorts(observed.proxy_ports, docker_ports);
+  // Docker's files list the ports of every container, also of one that was only created with
+  // a port a host service holds (`docker create -p 22:22`): guarding those would lock the
+  // operator out until the first sync, or for as long as Docker is down. Any listener there
+  // that is not Docker's docker-proxy is the host's.
+  if (host_socket_source_) {
+    ReadHostSockets();
+    hostsock::FillOwners(host_sockets_);
+    std::erase_if(observed.proxy_ports, [&](const compile::ProxyPort& p) {
+      for (const hostsock::HostSocket& s : host_sockets_) {
+        if (s.proto == p.proto && s.port == p.port && s.owner != hostsock::kDockerProxyComm) {
+          spdlog::warn("restore: host port {}/{} is held by {} (not a container's): not guarded", p.port,
+                       p.proto == 17 ? "udp" : "tcp", s.owner.empty() ? "a host process" : s.owner);
+          return true;
+        }
+      }
+      return false;
+    });
+  }
   Status st = Apply(compile::Compile(policy_, observed), observed, "restore at start");
   Publish();
   return st;
@@ -57,12 +76,14 @@ Status Reconciler::Place() {
   if (!networks.ok()) return networks.status();
   auto containers = docker_.ListContainers();
   if (!containers.ok()) return containers.status();
+  ReadHostSockets();
   // Guard new docker-proxy ports BEFORE the slow network moves below (seconds): `docker run
   // -p` starts docker-proxy milliseconds after `create`, and the ports are known from then.
+  // The -p bindings of containers that need no move are published here too.
   if (applied_) {
-    compile::Observed now = Observe(policy_, *containers);
+    compile::Observed now = Observe(policy_, *containers, host_sockets_);
     KeepReleasedPorts(now);
-    if (now.proxy_ports != state_.observed.proxy_ports) {
+    if (now.proxy_ports != state_.observed.proxy_ports || now.docker_published != state_.observed.docker_published) {
       Status guarded = Apply(compile::Compile(policy_, now), now, "guard docker-proxy ports before placement");
       if (!guarded.ok()) return guarded;
     }
@@ -104,6 +125,33 @@ Status Reconciler::Place() {
   return Status::Ok();
 }
 
+void Reconciler::ReadHostSockets() {
+  if (!host_socket_source_) return;
+  auto sockets = host_socket_source_();
+  if (!sockets.ok()) {
+    spdlog::warn("reading the host's listening sockets: {}; keeping the last list", sockets.status().message());
+    return;
+  }
+  host_sockets_ = std::move(*sockets);
+}
+
+bool Reconciler::HostSocketsChanged() {
+  if (!host_socket_source_) return false;
+  auto now = host_socket_source_();
+  if (!now.ok()) return false;
+  std::set<compile::ProxyPort> bound;
+  for (const docker::ContainerInfo& c : containers_)
+    for (const auto* list : {&c.ports, &c.configured_ports})
+      for (const docker::PortBinding& b : *list) bound.insert(compile::ProxyPortFor(b.proto, b.host_port));
+  auto relevant = [&](const std::vector<hostsock::HostSocket>& sockets) {
+    std::vector<hostsock::HostSocket> out;
+    for (const hostsock::HostSocket& s : sockets)
+      if (bound.count(compile::ProxyPort{s.proto, s.port})) out.push_back(s);
+    return out;
+  };
+  return relevant(*now) != relevant(host_sockets_);
+}
+
 void Reconciler::NoteProblem(const std::string& problem) {
   spdlog::warn("placement: {}", problem);
   problems_.push_back(problem);
@@ -115,6 +163,8 @@ void Reconciler::KeepReleasedPorts(compile::Observed& o) {
   auto& ports = o.proxy_ports;
   for (const compile::ProxyPort& p : state_.observed.proxy_ports)
     if (std::find(ports.begin(), ports.end(), p) == ports.end()) released_ports_.emplace(p, now);
+  // A released port a host process now holds is the host's: never kept guarded.
+  for (const hostsock::HostSocket& s : host_sockets_) released_ports_.erase(compile::ProxyPort{s.proto, s.port});
   for (const compile::ProxyPort& p : ports) released_ports_.erase(p);
   for (auto it = released_ports_.begin(); it != released_ports_.end();) {
     if (now - it->second >= kPortGrace) {
@@ -136,7 +186,12 @@ Status Reconciler::Sync(const std::string& reason) {
     Publish();
     return st;
   }
-  compile::Observed observed = Observe(policy_, containers_);
+  std::vector<std::string> conflicts;
+  compile::Observed observed = Observe(policy_, containers_, host_sockets_, &conflicts);
+  for (const auto& c : conflicts)
+    if (std::find(publish_conflicts_.begin(), publish_conflicts_.end(), c) == publish_conflicts_.end())
+      spdlog::warn("publication: {}", c);
+  publish_conflicts_ = std::move(conflicts);
   KeepReleasedPorts(observed);
   st = Apply(compile::Compile(policy_, observed), observed, reason);
   Publish();
@@ -356,6 +411,10 @@ void Reconciler::Publish() {
     observed.push_back({{"name", c.name}, {"id", c.id}, {"running", c.running}, {"ipv4", c.ipv4}, {"ipv6", c.ipv6}});
   nlohmann::json ports = nlohmann::json::array();
   for (const auto& p : state_.observed.proxy_ports) ports.push_back({{"proto", p.proto}, {"port", p.port}});
+  nlohmann::json published = nlohmann::json::array();
+  for (const auto& d : state_.observed.docker_published)
+    published.push_back({{"container", d.container}, {"proto", d.proto}, {"host_ip", d.host_ip},
+                         {"host_port", d.host_port}, {"v6", d.v6}, {"target", d.target}, {"port", d.port}});
 
   std::string health = "ok";
   std::string reason;
@@ -395,7 +454,8 @@ void Reconciler::Publish() {
       {"policy", policy_.source},
       {"applied_at", state_.applied_at},
       {"containers", containers},
-      {"observed", {{"containers", observed}, {"proxy_ports", ports}}},
+      {"observed", {{"containers", observed}, {"proxy_ports", ports}, {"docker_published", published}}},
+      {"publish_conflicts", publish_conflicts_},
       {"last_event", {{"event", state_.last_event}, {"time_nano", state_.last_event_nano}}},
       {"docker", {{"connected", docker_connected_}, {"detail", docker_detail_}}},
       {"agent_drift", drift_},

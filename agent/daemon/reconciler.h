@@ -31,6 +31,7 @@
 #include "compile/compiler.h"
 #include "conntrack/flusher.h"
 #include "docker/docker_api.h"
+#include "hostsock/sock_diag.h"
 #include "nft/nft_backend.h"
 #include "policy/policy.h"
 #include "state/state_store.h"
@@ -75,6 +76,15 @@ class Reconciler {
   // The notification monitor stopped (its socket failed): status says monitor false, and
   // health is degraded with `why`, never "monitor on" for a thread that is gone.
   void NoteMonitorLost(const std::string& why);
+  // Where each Sync reads the host's own sockets (hostsock::ListHostSockets in the daemon, a
+  // fake in tests); none set: no host socket is known, every -p port is guarded and
+  // published. A failed read keeps the last list (and logs).
+  using HostSocketSource = std::function<Result<std::vector<hostsock::HostSocket>>()>;
+  void SetHostSocketSource(HostSocketSource source) { host_socket_source_ = std::move(source); }
+  // True when the host's sockets on a port some container binds (-p) differ from the last
+  // Sync's: a host service started or stopped there, and the next Sync must decide again
+  // (called at every drift check; no event comes from Docker for it).
+  bool HostSocketsChanged();
   // Records a Docker event (for status and for since= replay after a restart).
   void NoteEvent(const docker::Event& e);
   // Records whether Docker's API answers.
@@ -95,6 +105,7 @@ class Reconciler {
  private:
   Status Apply(const nft::Ruleset& desired, const compile::Observed& observed, const std::string& reason);
   Status Place();
+  void ReadHostSockets();
   void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
   // Records a placement Docker refused (status "problems", health "degraded"); the sync goes on.
   void NoteProblem(const std::string& problem);
@@ -119,6 +130,9 @@ class Reconciler {
   std::optional<nft::Ruleset> applied_;
   std::vector<docker::ContainerInfo> containers_;  // last seen
   std::vector<std::string> problems_;
+  HostSocketSource host_socket_source_;
+  std::vector<hostsock::HostSocket> host_sockets_;  // last read
+  std::vector<std::string> publish_conflicts_;      // from the last Observe (status)
   std::vector<std::string> drift_;
   uint64_t drift_repairs_ = 0;
   uint64_t tamper_notices_ = 0;

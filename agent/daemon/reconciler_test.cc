@@ -399,4 +399,113 @@ TEST_CASE("without a flusher the daemon says why and health is degraded") {
   CHECK(r.StatusJson()["health_reason"] == "conntrack flows are not removed when a target loses its owner: "
                                            "conntrack socket: netlink socket(NETLINK_NETFILTER) failed");
   CHECK(r.StatusJson()["conntrack"]["enabled"] == false);
+TEST_CASE("a port a host process listens on is neither guarded nor published") {
+  auto p = LabPolicy();
+  std::vector<hostsock::HostSocket> host = {{6, "::", 22, 0, ""}, {6, "0.0.0.0", 8081, 0, ""}, {17, "0.0.0.0", 5353, 0, ""}};
+  std::vector<docker::ContainerInfo> cs = {
+      // docker create -p 22:22 (never started): the host's sshd holds 22
+      {"1", "sneaky", false, "created", 0, {}, {}, {{"tcp", 22, "", 22}}},
+      // running with Docker's own docker-proxy on 0.0.0.0:8081: its listener explains the socket
+      {"2", "web", true, "running", 1, {{"bridge", "n", "172.17.0.2", ""}}, {{"tcp", 80, "0.0.0.0", 8081}},
+       {{"tcp", 80, "", 8081}}},
+      // created -p 5353:53/udp while a host resolver serves 5353
+      {"3", "dns", false, "created", 0, {}, {}, {{"udp", 53, "", 5353}}},
+  };
+  std::vector<std::string> conflicts;
+  auto o = daemon::Observe(p, cs, host, &conflicts);
+  CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 8081}});
+  REQUIRE(o.docker_published.size() == 1);
+  CHECK(o.docker_published[0] == compile::DockerPublication{6, 8081, false, "", "172.17.0.2", 80, "web"});
+  CHECK(conflicts == std::vector<std::string>{
+                         "container dns: -p 5353/udp: a host process listens on host port 5353; neither published "
+                         "nor guarded",
+                         "container sneaky: -p 22/tcp: a host process listens on host port 22; neither published nor "
+                         "guarded"});
+}
+
+TEST_CASE("docker -p bindings target the policy network, HostIp kept, the policy's own ports win") {
+  auto p = LabPolicy();
+  std::vector<docker::ContainerInfo> cs = {
+      {"1", "docker_b", true, "running", 1,
+       {{"bridge", "n0", "172.17.0.3", ""}, {"ipo-shared", "n1", "172.30.1.3", "fd00:ac1e:1::3"}},
+       {{"tcp", 3316, "0.0.0.0", 9999}, {"tcp", 3316, "::", 9999}, {"tcp", 3316, "192.168.1.100", 3316}},
+       {}},
+      {"2", "stranger", true, "running", 1, {{"bridge", "n0", "172.17.0.5", ""}}, {{"udp", 53, "", 5353}, {"tcp", 1, "::", 7000}}, {}},
+      {"3", "stopped", false, "exited", 0, {{"bridge", "n0", "", ""}}, {}, {{"tcp", 80, "", 8888}}},
+  };
+  std::vector<std::string> conflicts;
+  auto o = daemon::Observe(p, cs, {}, &conflicts);
+  std::vector<compile::DockerPublication> want = {
+      {6, 9999, false, "", "172.30.1.3", 3316, "docker_b"},
+      {6, 9999, true, "", "fd00:ac1e:1::3", 3316, "docker_b"},
+      {17, 5353, false, "", "172.17.0.5", 53, "stranger"},
+  };
+  CHECK(o.docker_published == want);
+  CHECK(conflicts == std::vector<std::string>{
+                         "container docker_b: -p 3316/tcp: the policy publishes host port 3316 itself; the policy's "
+                         "publication wins"});
+}
+
+TEST_CASE("docker create -p 22:22 while the host listens on 22: status names the conflict, 22 stays open") {
+  Fixture f;
+  f.docker.Run("web", {{"tcp", 80, "", 8081}});
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  r.SetHostSocketSource([] { return Result<std::vector<hostsock::HostSocket>>(std::vector<hostsock::HostSocket>{{6, "::", 22, 0, ""}}); });
+  docker::ContainerInfo sneaky;
+  sneaky.id = "s1";
+  sneaky.name = "sneaky";
+  sneaky.state = "created";
+  sneaky.configured_ports = {{"tcp", 22, "", 22}};
+  f.docker.containers.push_back(sneaky);
+  REQUIRE(r.Sync("create sneaky").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 8081"});
+  auto st = r.StatusJson();
+  REQUIRE(st["publish_conflicts"].size() == 1);
+  CHECK(st["publish_conflicts"][0] ==
+        "container sneaky: -p 22/tcp: a host process listens on host port 22; neither published nor guarded");
+}
+
+TEST_CASE("Docker's own docker-proxy is a container's listener, not the host's") {
+  std::vector<hostsock::HostSocket> host = {{6, "0.0.0.0", 7777, 42, "docker-proxy"}, {6, "0.0.0.0", 22, 43, "sshd"}};
+  std::vector<docker::ContainerInfo> cs = {
+      {"1", "restarting", false, "exited", 0, {}, {}, {{"tcp", 80, "", 7777}, {"tcp", 22, "", 22}}},
+  };
+  std::vector<std::string> conflicts;
+  auto o = daemon::Observe(LabPolicy(), cs, host, &conflicts);
+  CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7777}});
+  CHECK(conflicts.size() == 1);
+}
+
+TEST_CASE("policy docker_publish none: -p bindings are reserved by Docker but never published") {
+  auto p = LabPolicy();
+  p.docker_publish = policy::DockerPublish::kNone;
+  std::vector<docker::ContainerInfo> cs = {
+      {"2", "stranger", true, "running", 1, {{"bridge", "n0", "172.17.0.5", ""}}, {{"tcp", 80, "", 7000}}, {}},
+  };
+  auto o = daemon::Observe(p, cs);
+  CHECK(o.docker_published.empty());
+  CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7000}});
+}
+
+TEST_CASE("a host service that starts later on a created container's -p port is noticed") {
+  Fixture f;
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  std::vector<hostsock::HostSocket> host;
+  r.SetHostSocketSource([&] { return Result<std::vector<hostsock::HostSocket>>(host); });
+  docker::ContainerInfo sneaky;
+  sneaky.id = "s1";
+  sneaky.name = "sneaky";
+  sneaky.state = "created";
+  sneaky.configured_ports = {{"tcp", 22, "", 22}};
+  f.docker.containers.push_back(sneaky);
+  REQUIRE(r.Sync("create sneaky").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 22"});
+  CHECK_FALSE(r.HostSocketsChanged());
+  host = {{17, "0.0.0.0", 53, 0, ""}};  // not a -p port: no reason to sync
+  CHECK_FALSE(r.HostSocketsChanged());
+  host.push_back({6, "::", 22, 0, ""});  // sshd starts
+  REQUIRE(r.HostSocketsChanged());
+  REQUIRE(r.Sync("host sockets").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports").empty());
+  CHECK_FALSE(r.HostSocketsChanged());
 }

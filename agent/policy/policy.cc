@@ -147,10 +147,16 @@ bool Overlaps(const Range& a, const Range& b) {
 Policy Build(const json& root, const std::string& source) {
   Policy p;
   p.source = source;
-  OnlyKeys(root, "", {"version", "lan", "networks", "containers"});
+  OnlyKeys(root, "", {"version", "lan", "networks", "containers", "docker_publish"});
   const json& version = Required(root, "", "version");
   if (!version.is_number_integer() || version.get<int64_t>() != 1)
     Fail("version", "unsupported policy version (this agent reads version 1)");
+  if (root.contains("docker_publish")) {
+    std::string dp = String(root.at("docker_publish"), "docker_publish");
+    if (dp == "lan") p.docker_publish = DockerPublish::kLan;
+    else if (dp == "none") p.docker_publish = DockerPublish::kNone;
+    else Fail("docker_publish", "\"" + dp + "\" is not \"lan\" or \"none\"");
+  }
 
   // lan
   const json& lan = Required(root, "", "lan");

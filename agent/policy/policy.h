@@ -68,9 +68,15 @@ struct Container {
   std::vector<Publish> publish;
 };
 
+// What the agent does with `docker run -p` bindings of running containers (key
+// "docker_publish"): kLan DNATs them for the LAN allowlist (the default); kNone publishes
+// none (Docker only reserves the host ports, through ipo-netd-proxy).
+enum class DockerPublish : uint8_t { kLan, kNone };
+
 struct Policy {
   int version = 1;
   Lan lan;
+  DockerPublish docker_publish = DockerPublish::kLan;
   std::vector<Network> networks;
   std::vector<Container> containers;
   std::string source;  // the file it came from (for messages)

@@ -71,7 +71,7 @@ TEST_CASE("bad policies are refused with file, line, key and reason") {
   CHECK(ErrorOf(Replace(Base(), "\"version\": 1", "\"version\": 2")) ==
         "p.json:2: version: unsupported policy version (this agent reads version 1)");
   CHECK(ErrorOf(Replace(Base(), "\"version\": 1,", "\"version\": 1, \"colour\": 1,")) ==
-        "p.json:2: colour: unknown key (expected one of: containers, lan, networks, version)");
+        "p.json:2: colour: unknown key (expected one of: containers, docker_publish, lan, networks, version)");
   CHECK(ErrorOf(Replace(Base(), "192.168.1.1-192.168.1.30", "192.168.1.1-192.168.1.300")) ==
         "p.json:5: lan.allow[0]: \"192.168.1.300\" is not an IPv4 or IPv6 address");
   CHECK(ErrorOf(Replace(Base(), "192.168.1.1-192.168.1.30", "192.168.1.30-192.168.1.1")) ==
@@ -90,10 +90,21 @@ TEST_CASE("bad policies are refused with file, line, key and reason") {
         "p.json:14: containers[2].publish[0].port: host port tcp/8080 is published twice");
   CHECK(ErrorOf(Replace(Base(), "{\"port\": 80}", "{\"port\": 70000}")) ==
         "p.json:14: containers[2].publish[0].port: must be a port number from 1 to 65535");
+  CHECK(ErrorOf(Replace(Base(), "\"version\": 1,", "\"version\": 1, \"docker_publish\": \"all\",")) ==
+        "p.json:2: docker_publish: \"all\" is not \"lan\" or \"none\"");
   CHECK(ErrorOf(Replace(Base(), "\"from\": \"lan\"", "\"from\": \"wan\"")) ==
         "p.json:13: containers[1].publish[0].from: \"wan\" is not \"any\" or \"lan\"");
   CHECK(ErrorOf(Replace(Base(), "\"name\": \"docker_c\", ", "")) ==
         "p.json:14: containers[2]: missing required key \"name\"");
+}
+
+TEST_CASE("docker_publish: lan by default, none on request") {
+  auto p = ParsePolicy(Base(), "p.json");
+  REQUIRE(p.ok());
+  CHECK(p->docker_publish == ipo::policy::DockerPublish::kLan);
+  auto none = ParsePolicy(Replace(Base(), "\"version\": 1,", "\"version\": 1, \"docker_publish\": \"none\","), "p.json");
+  REQUIRE(none.ok());
+  CHECK(none->docker_publish == ipo::policy::DockerPublish::kNone);
 }
 
 TEST_CASE("a missing policy file is reported by path") {

@@ -12,6 +12,7 @@
 #include "compile/baseline.h"
 #include "compile/compiler.h"
 #include "docker/disk_ports.h"
+#include "hostsock/sock_diag.h"
 
 namespace ipo::restore {
 namespace {
@@ -84,6 +85,25 @@ nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
   state::StateStore store(paths.state_dir);
   std::vector<std::string> problems;
   std::vector<compile::ProxyPort> ports = DockerPorts(paths.docker_root, &problems);
+  // A port a host process already holds (`docker create -p 22:22` while sshd listens) is the
+  // host's: guarding it would cut the operator off until the agent's first sync, or for as
+  // long as Docker is down. Only Docker's own docker-proxy (a migration from Docker's own
+  // publishing runs this restore while it still serves) listens for a container.
+  nlohmann::json host_held = nlohmann::json::array();
+  if (auto sockets = hostsock::ListHostSockets(); sockets.ok()) {
+    hostsock::FillOwners(*sockets);
+    std::erase_if(ports, [&](const compile::ProxyPort& p) {
+      for (const hostsock::HostSocket& s : *sockets) {
+        if (s.proto != p.proto || s.port != p.port || s.owner == hostsock::kDockerProxyComm) continue;
+        host_held.push_back(std::string(p.proto == 17 ? "udp" : "tcp") + "/" + std::to_string(p.port) + " (" +
+                            (s.owner.empty() ? "a host process" : s.owner) + ")");
+        return true;
+      }
+      return false;
+    });
+  } else {
+    problems.push_back("host sockets unknown (" + sockets.status().message() + "): every -p port is guarded");
+  }
   Decision d = DecideRestore(policy::LoadPolicy(paths.policy), store.Load(), store.path(), ports);
   nlohmann::json port_names = nlohmann::json::array();
   for (const compile::ProxyPort& p : ports)
@@ -92,7 +112,8 @@ nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
   nlohmann::json rec = {{"result", OutcomeName(d.outcome)}, {"detail", d.detail},
                         {"at", NowIso()},                   {"generation", d.generation},
                         {"tables", TableNames(d.ruleset)},  {"error", ""},
-                        {"docker_ports", port_names},       {"docker_problems", problems}};
+                        {"docker_ports", port_names},       {"docker_problems", problems},
+                        {"host_held_ports", host_held}};
   Status st = nft.ReplaceTables(d.ruleset, /*check_only=*/false);
   if (st.code() == Status::Code::kPermission) {
     // A running ipo-netd owns the tables (claimed, owner+persist): it keeps them in force

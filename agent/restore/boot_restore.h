@@ -23,7 +23,9 @@
 // which `ipo-netctl status` and the agent's status show:
 //   {"result": "restored", "detail": "...", "at": "2026-11-25T03:00:00Z", "generation": 42,
 //    "tables": ["inet ipo_netd", ...], "error": "", "docker_ports": ["tcp/3316"],
-//    "docker_problems": []}
+//    "docker_problems": [], "host_held_ports": ["tcp/22 (sshd)"]}
+// A -p port a host process (not Docker's docker-proxy) already listens on is not guarded:
+// it is the host's service (hostsock/sock_diag.h), listed in "host_held_ports".
 //
 // Thread safety: functions; RunRestore uses the backend it is given (one owner).
 #pragma once

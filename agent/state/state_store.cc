@@ -65,11 +65,17 @@ std::string Serialize(const AgentState& s) {
   }
   json ports = json::array();
   for (const auto& p : s.observed.proxy_ports) ports.push_back({{"proto", p.proto}, {"port", p.port}});
+  json published = json::array();
+  for (const auto& d : s.observed.docker_published) {
+    published.push_back({{"container", d.container}, {"proto", d.proto}, {"host_ip", d.host_ip},
+                         {"host_port", d.host_port}, {"v6", d.v6}, {"target", d.target}, {"port", d.port}});
+  }
   json j = {{"generation", s.generation},
             {"policy", s.policy_path},
             {"applied_at", s.applied_at},
             {"containers", containers},
             {"proxy_ports", ports},
+            {"docker_published", published},
             {"last_event_nano", s.last_event_nano},
             {"last_event", s.last_event}};
   return std::string(kStateHeader) + "\n" + j.dump(2) + "\n";
@@ -98,6 +104,13 @@ Result<AgentState> Deserialize(const std::string& text, const std::string& sourc
     }
     for (const auto& p : j.at("proxy_ports")) {
       s.observed.proxy_ports.push_back({p.at("proto").get<uint8_t>(), p.at("port").get<uint16_t>()});
+    }
+    // Absent in files written before the agent published -p bindings itself.
+    for (const auto& d : j.value("docker_published", json::array())) {
+      s.observed.docker_published.push_back(
+          {d.at("proto").get<uint8_t>(), d.at("host_port").get<uint16_t>(), d.at("v6").get<bool>(),
+           d.at("host_ip").get<std::string>(), d.at("target").get<std::string>(), d.at("port").get<uint16_t>(),
+           d.at("container").get<std::string>()});
     }
     s.last_event_nano = j.at("last_event_nano").get<int64_t>();
     s.last_event = j.at("last_event").get<std::string>();

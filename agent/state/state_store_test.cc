@@ -26,6 +26,8 @@ AgentState Sample() {
   s.applied_at = "2026-11-24T00:00:00Z";
   s.observed.containers = {{"docker_a", "abc", true, "172.30.1.2", "fd00:ac1e:1::2"}};
   s.observed.proxy_ports = {{6, 9999}};
+  s.observed.docker_published = {{6, 9999, false, "", "172.30.1.3", 3316, "docker_b"},
+                                  {17, 5353, true, "fd00::1", "fd00:ac1e:1::2", 53, "docker_a"}};
   s.last_event_nano = 1764000000123456789;
   s.last_event = "start docker_a";
   return s;

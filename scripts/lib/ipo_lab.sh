@@ -194,11 +194,15 @@ ipo_lab_hostsvc_start() {
 }
 
 # ipo_lab_dockerd_start: start the lab's dockerd in ipo-host (API also at $IPO_LAB_DOCKER_SOCK,
-#   data under $IPO_LAB_DOCKER_DATA, its own cgroup parent "ipo-lab").
+#   data under $IPO_LAB_DOCKER_DATA, its own cgroup parent "ipo-lab"), with the build tree's
+#   ipo-netd-proxy as its userland proxy (as docker-daemon.json sets on a host): `-p` only
+#   reserves the host port; the agent publishes it.
 ipo_lab_dockerd_start() {
+  local proxy
+  proxy=$(ipo_lab_agent_bin ipo-netd-proxy) || ipo_die "ipo-netd-proxy is not built under ${IPO_BUILD:-$IPO_LAB_SRC/build}"
   mkdir -p "$IPO_LAB_DOCKER_DIR"
   IPO_DOCKERD_DATA_ROOT=$IPO_LAB_DOCKER_DATA ipo_lab_unlocked ipo_dockerd_start ipo-host "$IPO_LAB_DOCKER_DIR" \
-    -H "unix://$IPO_LAB_DOCKER_SOCK" --cgroup-parent ipo-lab
+    -H "unix://$IPO_LAB_DOCKER_SOCK" --cgroup-parent ipo-lab --userland-proxy-path "$proxy"
 }
 
 # ipo_lab_dockerd_stop: stop the lab's dockerd (its containers stop with it).
@@ -246,14 +250,14 @@ ipo_lab_agent_bin() {
   printf '%s\n' "$bin"
 }
 
-# ipo_lab_agent_build: build ipo-netd, ipo-netctl and the prober's ipo-probe (incremental; -j2
-#   on this shared machine).
+# ipo_lab_agent_build: build ipo-netd, ipo-netctl, ipo-netd-proxy and the prober's ipo-probe
+#   (incremental; -j2 on this shared machine).
 ipo_lab_agent_build() {
-  ipo_info "building ipo-netd, ipo-netctl and ipo-probe"
+  ipo_info "building ipo-netd, ipo-netctl, ipo-netd-proxy and ipo-probe"
   if [[ -n ${IPO_BUILD:-} ]]; then
-    cmake --build "$IPO_BUILD" -j 2 --target ipo-netd ipo-netctl ipo-probe >&2
+    cmake --build "$IPO_BUILD" -j 2 --target ipo-netd ipo-netctl ipo-netd-proxy ipo-probe >&2
   else
-    (cd "$IPO_LAB_SRC" && cmake --preset default >/dev/null && cmake --build --preset default -j 2 --target ipo-netd ipo-netctl ipo-probe) >&2
+    (cd "$IPO_LAB_SRC" && cmake --preset default >/dev/null && cmake --build --preset default -j 2 --target ipo-netd ipo-netctl ipo-netd-proxy ipo-probe) >&2
   fi
 }
 
@@ -384,7 +388,8 @@ ipo_lab_up() {
   fi
   if ((agent)); then
     [[ -f $IPO_LAB_POLICY ]] || ipo_die "policy not found: $IPO_LAB_POLICY"
-    if [[ ${IPO_LAB_BUILD:-1} != 0 ]] || ! ipo_lab_agent_bin ipo-netd >/dev/null || ! ipo_lab_agent_bin ipo-netctl >/dev/null; then
+    if [[ ${IPO_LAB_BUILD:-1} != 0 ]] || ! ipo_lab_agent_bin ipo-netd >/dev/null || ! ipo_lab_agent_bin ipo-netctl >/dev/null ||
+      ! ipo_lab_agent_bin ipo-netd-proxy >/dev/null; then
       ipo_lab_agent_build || ipo_die "building the agent failed"
     fi
     ipo_lab_agent_bin ipo-netd >/dev/null || ipo_die "ipo-netd not found under ${IPO_BUILD:-$IPO_LAB_SRC/build} after the build"

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Test: the live migration of scripts/install-agent (--migrate-only) from Docker's own
-# iptables handling to the agent, in the lab. dockerd runs in ipo-host WITH iptables on (its
-# daemon.json has no iptables key), the containers are published with -p (docker_a
-# 8080:8080, docker_b 3316:3316, docker_c 80:80, restart policy always), so Docker's own
-# DOCKER/DOCKER-USER/DOCKER-ISOLATION chains and its nat rules are in the ipo-host
-# namespace. The prober hammers every forbidden path from the start; the migration marks its
+# iptables handling and userland proxy (docker-proxy) to the agent, in the lab. dockerd runs
+# in ipo-host WITH iptables on and docker-proxy (its daemon.json has neither key), the
+# containers are published with -p (docker_a 8080:8080, docker_b 3316:3316 and 9999:3316, a
+# port the policy does not publish, docker_c 80:80, restart policy always), so Docker's own
+# DOCKER/DOCKER-USER/DOCKER-ISOLATION chains, its nat rules and docker-proxy listeners are in
+# the ipo-host namespace. The prober also aims at host port 9999 from the WAN and lan-deny. The prober hammers every forbidden path from the start; the migration marks its
 # steps (--mark-dir). Successes before the restore are Docker's own holes (the baseline,
 # printed). Between the restore and the agent's takeover (containers moved off docker0, their
 # ports and docker-proxy's in the ruleset) Docker's holes may persist, but no path that was
 # closed in the baseline may open (no new window); from the takeover on (Docker restart,
 # leftover removal, to the end) 0 forbidden connections may succeed. Afterwards
-# Docker's chains and rules are gone, daemon.json says iptables=false, a Docker restart does
-# not bring them back, and the matrix holds (plus the -p host ports closed to WAN).
+# Docker's chains and rules are gone, daemon.json says iptables=false and names
+# ipo-netd-proxy as the userland proxy, no docker-proxy is left and nothing listens on the -p
+# ports (ipo-netd-proxy only reserves them), a Docker restart does not bring any of it back,
+# and the matrix holds (plus the -p host ports closed to WAN and lan-deny; 9999 open from
+# lan-ok, published by the agent).
 # Internal hook modes (used by the migration's --agent-start/--docker-restart):
 #   migrate.sh --hook-agent-start | --hook-docker-reload | --hook-docker-restart
 set -Eeuo pipefail
@@ -41,6 +45,34 @@ docker_rules() {
   done
 }
 
+# docker_proxies: Docker's own docker-proxy processes serving the lab's dockerd, one a line.
+docker_proxies() {
+  pgrep -a -f -- '(^|/)docker-proxy -proto' || true
+}
+
+# listeners_on PORT...: TCP listeners in ipo-host on any of the ports, one a line.
+listeners_on() {
+  local port
+  for port in "$@"; do ip netns exec ipo-host ss -Hltn "sport = :$port" 2>/dev/null || true; done
+}
+
+# reserved PORT: 0 when ipo-netd-proxy reserves TCP PORT.
+reserved() {
+  pgrep -f -- "ipo-netd-proxy -proto tcp .*-host-port $1 " >/dev/null
+}
+
+# aim_9999: add forbidden prober paths to host port 9999 from the WAN and lan-deny.
+aim_9999() {
+  local row key
+  for row in "ipo-wan|v4 host-wan 9999|$IPO_LAB_HOST_WAN4|9999|closed" \
+    "ipo-wan|v6 host-wan 9999|$IPO_LAB_HOST_WAN6|9999|closed" \
+    "ipo-lan-deny|v4 host-lan 9999|$IPO_LAB_HOST_LAN4|9999|closed" \
+    "ipo-lan-deny|v6 host-lan 9999|$IPO_LAB_HOST_LAN6|9999|closed"; do
+    key=extra_${row%%|*}_$(cut -d'|' -f2 <<<"$row" | tr ' ' _)
+    printf '%s\n' "$row" >"$PROBE_DIR/rows/$key"
+  done
+}
+
 main() {
   lab_test_begin --no-agent
   trap lab_test_finish_prober EXIT
@@ -50,7 +82,7 @@ main() {
   printf '{"deprecated-key-path": "%s/key.json"}\n' "$IPO_LAB_DOCKER_DIR" >"$IPO_LAB_DOCKER_DIR/daemon.json"
   ipo_lab_dockerd_start_native
   ipo_lab_container_run docker_a 8080 docker_a -p 8080:8080 --restart always
-  ipo_lab_container_run docker_b 3316 docker_b -p 3316:3316 --restart always
+  ipo_lab_container_run docker_b 3316 docker_b -p 3316:3316 -p 9999:3316 --restart always
   ipo_lab_container_run docker_c 80 docker_c -p 80:80 --restart always
   echo "=== Docker's own rules in ipo-host before the migration:"
   ip netns exec ipo-host iptables -S
@@ -63,7 +95,9 @@ main() {
   PROBE_DIR=$(mktemp -d /tmp/ipo-migrate-prober.XXXXXX)
   local n
   n=$(ipo_lab_prober_start "$PROBE_DIR" forbidden ipo-wan ipo-lan-deny docker_a docker_b docker_c)
-  ipo_info "prober: $n forbidden paths"
+  aim_9999
+  ipo_info "prober: $n forbidden paths, and 4 to host port 9999"
+  lab_test_check "Docker's docker-proxy serves the -p ports before the migration" test -n "$(docker_proxies)"
   sleep 4
 
   local netctl t0 rc=0 marks
@@ -74,7 +108,7 @@ main() {
   "$IPO_SRC/scripts/install-agent" --migrate-only --netns ipo-host \
     --docker-host "unix://$IPO_LAB_DOCKER_SOCK" --daemon-json "$IPO_LAB_DOCKER_DIR/daemon.json" \
     --policy "$IPO_LAB_POLICY" --state-dir "$IPO_LAB_NETD_STATE" --run-dir "$IPO_LAB_NETD_RUN" \
-    --netctl "$netctl" --wait 90 --mark-dir "$marks" \
+    --netctl "$netctl" --wait 90 --mark-dir "$marks" --proxy-path "$(ipo_lab_agent_bin ipo-netd-proxy)" \
     --agent-start "bash '$SELF' --hook-agent-start" \
     --docker-reload "bash '$SELF' --hook-docker-reload" \
     --docker-restart "bash '$SELF' --hook-docker-restart" || rc=$?
@@ -130,15 +164,27 @@ main() {
   lab_test_check "no Docker rule left" test -z "$(docker_rules)"
   lab_test_check "daemon.json: iptables false, other keys kept" \
     jq -e '.iptables == false and .ip6tables == false and has("deprecated-key-path")' "$IPO_LAB_DOCKER_DIR/daemon.json"
+  lab_test_check "daemon.json: userland-proxy-path is ipo-netd-proxy" \
+    jq -e --arg p "$(ipo_lab_agent_bin ipo-netd-proxy)" '."userland-proxy-path" == $p' "$IPO_LAB_DOCKER_DIR/daemon.json"
+  lab_test_check "no docker-proxy left after the migration (got: $(docker_proxies | head -n 3))" test -z "$(docker_proxies)"
+  lab_test_check "ipo-netd-proxy reserves 8080, 3316, 9999 and 80" \
+    bash -c 'for p in 8080 3316 9999 80; do pgrep -f -- "ipo-netd-proxy -proto tcp .*-host-port $p " >/dev/null || exit 1; done'
+  lab_test_check "nothing listens on the -p ports (got: $(listeners_on 8080 3316 9999 80 | head -n 3))" \
+    test -z "$(listeners_on 8080 3316 9999 80)"
   # live-restore: the containers keep running, so no container event follows the restart.
   ipo_lab_dockerd_restart_native
   ipo_lab_containers_ensure_running
   lab_test_check "agent converged after Docker restarted once more" ipo_lab_wait_converged 60
   lab_test_check "Docker's chains did not come back after another restart" test -z "$(docker_chains)"
-  local extra=() fam hw
+  lab_test_check "no docker-proxy after another restart" test -z "$(docker_proxies)"
+  lab_test_check "ipo-netd-proxy reserves 9999 again after another restart" ipo_wait_for 20 reserved 9999
+  local extra=() fam hw hl
   for fam in 4 6; do
-    if [[ $fam == 4 ]]; then hw=$IPO_LAB_HOST_WAN4; else hw=$IPO_LAB_HOST_WAN6; fi
-    extra+=("ipo-wan|v$fam host-wan proxy|$hw|3316|closed")
+    if [[ $fam == 4 ]]; then hw=$IPO_LAB_HOST_WAN4 hl=$IPO_LAB_HOST_LAN4; else hw=$IPO_LAB_HOST_WAN6 hl=$IPO_LAB_HOST_LAN6; fi
+    extra+=("ipo-wan|v$fam host-wan proxy|$hw|3316|closed"
+      "ipo-wan|v$fam host-wan -p|$hw|9999|closed"
+      "ipo-lan-deny|v$fam host-lan -p|$hl|9999|closed"
+      "ipo-lan-ok|v$fam host-lan -p|$hl|9999|docker_b")
   done
   lab_test_matrix "after the migration" "${extra[@]}"
 }

@@ -47,11 +47,10 @@ write_policy() {
   esac
 }
 
-# proxy_listens PORT: 0 when a process in ipo-host listens on TCP PORT (docker-proxy).
-proxy_listens() {
-  local out
-  out=$(ip netns exec ipo-host ss -Hltn "sport = :$1" 2>/dev/null) || return 1
-  [[ -n $out ]]
+# proxy_holds PORT: 0 when Docker's userland proxy (ipo-netd-proxy: a reservation that never
+#   listens) holds TCP PORT for a container.
+proxy_holds() {
+  pgrep -f -- "ipo-netd-proxy -proto tcp .*-host-port $1 " >/dev/null
 }
 
 # agent_exited: 0 when the agent started by ipo_lab_agent_start is gone.
@@ -86,11 +85,11 @@ boot_with() {
     test $((t1 - t0)) -lt 1000
   lab_test_check "boot ($kind): port 3316 from Docker's files is in the boot record" \
     jq -e '.docker_ports | index("tcp/3316") != null' "$IPO_LAB_NETD_RUN/boot-restore.json"
-  lab_test_check "boot ($kind): docker-proxy listens on 3316 again (docker_b --restart always)" \
-    ipo_wait_for 30 proxy_listens 3316
+  lab_test_check "boot ($kind): the userland proxy holds 3316 again (docker_b --restart always)" \
+    ipo_wait_for 30 proxy_holds 3316
   ipo_lab_agent_start
   lab_test_check "boot ($kind): ipo-netd refused the policy and exited" ipo_wait_for 20 agent_exited
-  # Docker is up with docker-proxy on 3316: give the prober a few seconds of it.
+  # Docker is up with 3316 reserved for docker_b: give the prober a few seconds of it.
   sleep 5
   lab_test_check "boot ($kind): the operator's own service is reachable from the WAN" \
     test "$(ipo_lab_probe ipo-wan "$IPO_LAB_HOST_WAN4" 22)" == ipo-host

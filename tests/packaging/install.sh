@@ -21,12 +21,12 @@ case_layout() {
   local root=$PKG_WORK/root f mode
   (cd "$root" && find . -mindepth 1 ! -type d | sed 's|^\.||') >"$PKG_WORK/files"
   pkg_same_list "cmake --install --component ipo-netd" "$PKG_WORK/files"
-  for f in usr/sbin/ipo-netd usr/bin/ipo-netctl; do
+  for f in usr/sbin/ipo-netd usr/bin/ipo-netctl usr/libexec/ipo-netd/ipo-netd-proxy; do
     mode=$(stat -c %a "$root/$f")
     [[ $mode == 755 ]] || pkg_fail "$f has mode $mode, want 755"
   done
   while read -r f; do
-    [[ $f == /usr/sbin/* || $f == /usr/bin/* ]] && continue
+    [[ $f == /usr/sbin/* || $f == /usr/bin/* || $f == /usr/libexec/* ]] && continue
     mode=$(stat -c %a "$root$f")
     [[ $mode == 644 ]] || pkg_fail "$f has mode $mode, want 644"
   done <"$PKG_EXPECTED"
