@@ -24,6 +24,8 @@ compile::Observed ObservedFromJson(const json& j) {
                             c.value("ipv6", "")});
   for (const auto& p : j.value("proxy_ports", json::array()))
     o.proxy_ports.push_back({p.value<uint8_t>("proto", 6), p.value<uint16_t>("port", 0)});
+  o.bridges = j.value("bridges", std::vector<std::string>{});
+  o.default_bridge_v4 = j.value("default_bridge_v4", std::string{});
   return o;
 }
 

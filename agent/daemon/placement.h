@@ -6,9 +6,15 @@
 // Containers the policy does not name are left alone. Containers in network mode "host"
 // or "none" cannot be moved: that is reported as a problem.
 //
+// A policy network that already exists with another bridge name, driver or subnet is
+// refused: the rules guard the policy's bridge name and subnet, not what that network has.
+// No container is connected to it (one on it is disconnected), its containers get no
+// published ports, the problem says what differs, and the rest of the policy still applies.
+//
 // Thread safety: pure functions.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,11 +35,19 @@ struct PlacementPlan {
 // The Docker network the agent creates for a policy network.
 docker::NetworkSpec SpecFor(const policy::Network& n);
 
+// Policy networks that exist in Docker but not as the policy describes them: name -> the
+// problem text, e.g. "network ipo-shared is refused: it exists with bridge br-5c6b2e0f4a1d,
+// the policy says ipo-shared; no container is connected to it".
+std::map<std::string, std::string> RefusedNetworks(const policy::Policy& policy,
+                                                   const std::vector<docker::NetworkInfo>& networks);
+
 PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
                             const std::vector<docker::ContainerInfo>& containers);
 
 // What the compiler needs from Docker's view: policy containers' addresses on their policy
-// network, and the docker-proxy host ports of every existing container (running or not).
-compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::ContainerInfo>& containers);
+// network (none on a refused one), the docker-proxy host ports of every existing container
+// (running or not), the bridge of every bridge-driver network and docker0's subnet.
+compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
+                          const std::vector<docker::ContainerInfo>& containers);
 
 }  // namespace ipo::daemon

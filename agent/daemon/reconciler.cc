@@ -60,10 +60,10 @@ Status Reconciler::Place() {
   // Guard new docker-proxy ports BEFORE the slow network moves below (seconds): `docker run
   // -p` starts docker-proxy milliseconds after `create`, and the ports are known from then.
   if (applied_) {
-    compile::Observed now = Observe(policy_, *containers);
+    compile::Observed now = Observe(policy_, *networks, *containers);
     KeepReleasedPorts(now);
-    if (now.proxy_ports != state_.observed.proxy_ports) {
-      Status guarded = Apply(compile::Compile(policy_, now), now, "guard docker-proxy ports before placement");
+    if (now.proxy_ports != state_.observed.proxy_ports || now.bridges != state_.observed.bridges) {
+      Status guarded = Apply(compile::Compile(policy_, now), now, "guard docker-proxy ports and new bridges before placement");
       if (!guarded.ok()) return guarded;
     }
   }
@@ -97,9 +97,12 @@ Status Reconciler::Place() {
     if (!st.ok()) spdlog::warn("disconnect {} from {}: {}", name, net, st.message());
   }
   if (!plan.empty()) {
+    networks = docker_.ListNetworks();
+    if (!networks.ok()) return networks.status();
     containers = docker_.ListContainers();
     if (!containers.ok()) return containers.status();
   }
+  networks_ = std::move(*networks);
   containers_ = std::move(*containers);
   return Status::Ok();
 }
@@ -136,7 +139,7 @@ Status Reconciler::Sync(const std::string& reason) {
     Publish();
     return st;
   }
-  compile::Observed observed = Observe(policy_, containers_);
+  compile::Observed observed = Observe(policy_, networks_, containers_);
   KeepReleasedPorts(observed);
   st = Apply(compile::Compile(policy_, observed), observed, reason);
   Publish();
@@ -351,7 +354,11 @@ void Reconciler::Publish() {
       {"policy", policy_.source},
       {"applied_at", state_.applied_at},
       {"containers", containers},
-      {"observed", {{"containers", observed}, {"proxy_ports", ports}}},
+      {"observed",
+       {{"containers", observed},
+        {"proxy_ports", ports},
+        {"bridges", state_.observed.bridges},
+        {"default_bridge_v4", state_.observed.default_bridge_v4}}},
       {"last_event", {{"event", state_.last_event}, {"time_nano", state_.last_event_nano}}},
       {"docker", {{"connected", docker_connected_}, {"detail", docker_detail_}}},
       {"agent_drift", drift_},

@@ -98,6 +98,7 @@ class Reconciler {
   state::AgentState state_;
   std::optional<nft::Ruleset> applied_;
   std::vector<docker::ContainerInfo> containers_;  // last seen
+  std::vector<docker::NetworkInfo> networks_;      // last seen
   std::vector<std::string> problems_;
   std::vector<std::string> drift_;
   uint64_t drift_repairs_ = 0;

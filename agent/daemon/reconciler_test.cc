@@ -218,7 +218,7 @@ TEST_CASE("a state directory that cannot be written degrades health but keeps th
   daemon::Reconciler r(LabPolicy(), docker, nft, store);
   r.SetDocker(true, "connected");
   REQUIRE(r.Sync("start").ok());
-  CHECK(nft.kernel.tables.size() == 3);  // in force
+  CHECK(nft.kernel.tables.size() == 4);  // in force
   auto s = r.StatusJson();
   CHECK(s["state_save"]["ok"] == false);
   CHECK(s["health"] == "degraded");
@@ -261,14 +261,14 @@ TEST_CASE("docker-proxy ports are guarded for as long as their container exists"
       // just created (`docker run -p` between create and start)
       {"4", "created", false, "created", 0, {}, {}, {{"tcp", 80, "", 8888}, {"tcp", 81, "", 0}}},
   };
-  auto o = daemon::Observe(p, cs);
+  auto o = daemon::Observe(p, {}, cs);
   REQUIRE(o.proxy_ports.size() == 4);
   CHECK(o.proxy_ports[0] == compile::ProxyPort{6, 7777});
   CHECK(o.proxy_ports[1] == compile::ProxyPort{6, 8888});
   CHECK(o.proxy_ports[2] == compile::ProxyPort{6, 9999});
   CHECK(o.proxy_ports[3] == compile::ProxyPort{17, 5353});
   cs.pop_back();  // `docker rm`: only then does the port leave the set
-  CHECK(daemon::Observe(p, cs).proxy_ports.size() == 3);
+  CHECK(daemon::Observe(p, {}, cs).proxy_ports.size() == 3);
 }
 
 TEST_CASE("a removed container's docker-proxy port stays guarded for a grace period") {
@@ -299,4 +299,66 @@ TEST_CASE("a lost notification monitor is shown as off and degrades health") {
   CHECK(st["health_reason"] ==
         "nftables notifications lost (recv: No buffer space available): foreign changes are repaired at the periodic "
         "drift check only");
+}
+
+TEST_CASE("a policy network that exists with another bridge and subnet is refused; the rest still applies") {
+  Fixture f;
+  // Created by someone before the agent: `docker network create --subnet 10.99.0.0/24 ipo-shared`.
+  f.docker.networks.push_back({"net-impostor", "ipo-shared", "bridge", "br-0a1b2c3d4e5f", {"10.99.0.0/24"}, false});
+  f.docker.Run("docker_a");
+  f.docker.Run("docker_c");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  r.SetDocker(true, "connected");
+  REQUIRE(r.Sync("test").ok());
+  // Never connected to it; taken off docker0 too. docker_c's network is fine.
+  CHECK(f.docker.log == std::vector<std::string>{"create ipo-isolated", "connect docker_c ipo-isolated",
+                                                 "disconnect docker_a bridge", "disconnect docker_c bridge"});
+  CHECK(f.docker.Find("docker_a")->endpoints.empty());
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any") ==
+        std::vector<std::string>{"tcp . 80 : 172.30.2.2 . 80"});
+  auto s = r.StatusJson();
+  CHECK(s["health"] == "degraded");
+  CHECK(s["problems"].size() == 1);
+  CHECK(s["health_reason"] ==
+        "network ipo-shared is refused: it exists with bridge br-0a1b2c3d4e5f, the policy says ipo-shared; subnet "
+        "10.99.0.0/24, the policy says 172.30.1.0/24; subnet 10.99.0.0/24, the policy says fd00:ac1e:1::/64; no "
+        "container is connected to it (remove the network or change the policy)");
+  // Its bridge is still guarded (it is a Docker bridge like any other).
+  auto bridges = Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "bridges");
+  CHECK(std::find(bridges.begin(), bridges.end(), "\"br-0a1b2c3d4e5f\"") != bridges.end());
+}
+
+TEST_CASE("a refused network is refused for its driver alone; a container put on it by hand is taken off") {
+  Fixture f;
+  f.docker.networks.push_back({"net-impostor", "ipo-shared", "macvlan", "", {"172.30.1.0/24", "fd00:ac1e:1::/64"}, true});
+  f.docker.Run("docker_b");
+  f.docker.Find("docker_b")->endpoints.push_back({"ipo-shared", "net-impostor", "172.30.1.3", ""});
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("test").ok());
+  CHECK(f.docker.Find("docker_b")->endpoints.empty());
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-lan").empty());
+  auto why = r.StatusJson()["problems"][0].get<std::string>();
+  CHECK(why == "network ipo-shared is refused: it exists with driver macvlan, the policy needs bridge; bridge "
+               "(none), the policy says ipo-shared; no container is connected to it (remove the network or change "
+               "the policy)");
+}
+
+TEST_CASE("every bridge network Docker reports is an element of set bridges, and docker0's subnet is kept") {
+  Fixture f;
+  f.docker.networks.push_back({"net-shop", "shop", "bridge", "shopnet0", {"10.50.0.0/24"}, false});
+  f.docker.networks.push_back({"net-ov", "ov", "overlay", "", {"10.60.0.0/24"}, false});
+  f.docker.networks[0].subnets = {"10.200.0.0/16"};  // docker0 with "bip"
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("test").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "bridges") ==
+        std::vector<std::string>{"\"docker0\"", "\"ipo-isolated\"", "\"ipo-shared\"", "\"shopnet0\""});
+  auto saved = f.store.Load();
+  REQUIRE(saved.ok());
+  CHECK(saved->observed.bridges == std::vector<std::string>{"docker0", "ipo-isolated", "ipo-shared", "shopnet0"});
+  CHECK(saved->observed.default_bridge_v4 == "10.200.0.0/16");
+  CHECK(f.nft.kernel.ToString().find("ip daddr 10.200.0.0/16 counter drop") != std::string::npos);
+  // A later network is an element change, no rule change.
+  f.docker.networks.push_back({"net-late", "late", "bridge", "late0", {"10.51.0.0/24"}, false});
+  REQUIRE(r.Sync("event network create late").ok());
+  CHECK(r.StatusJson()["last_apply"]["kind"] == "elements");
 }

@@ -70,6 +70,8 @@ std::string Serialize(const AgentState& s) {
             {"applied_at", s.applied_at},
             {"containers", containers},
             {"proxy_ports", ports},
+            {"bridges", s.observed.bridges},
+            {"default_bridge_v4", s.observed.default_bridge_v4},
             {"last_event_nano", s.last_event_nano},
             {"last_event", s.last_event}};
   return std::string(kStateHeader) + "\n" + j.dump(2) + "\n";
@@ -99,6 +101,9 @@ Result<AgentState> Deserialize(const std::string& text, const std::string& sourc
     for (const auto& p : j.at("proxy_ports")) {
       s.observed.proxy_ports.push_back({p.at("proto").get<uint8_t>(), p.at("port").get<uint16_t>()});
     }
+    // Written since issue 12; absent in older files (then only the patterns guard).
+    s.observed.bridges = j.value("bridges", std::vector<std::string>{});
+    s.observed.default_bridge_v4 = j.value("default_bridge_v4", std::string{});
     s.last_event_nano = j.at("last_event_nano").get<int64_t>();
     s.last_event = j.at("last_event").get<std::string>();
     return s;
