@@ -30,11 +30,13 @@ std::map<std::string, std::string> RefusedNetworks(const policy::Policy& policy,
     }
     std::vector<std::string> want{n.subnet_v4.ToString()};
     if (n.subnet_v6) want.push_back(n.subnet_v6->ToString());
-    for (const std::string& w : want) {
-      if (std::find(it->subnets.begin(), it->subnets.end(), w) != it->subnets.end()) continue;
-      std::string has;
-      for (const std::string& s : it->subnets) has += (has.empty() ? "" : ", ") + s;
-      differs.push_back("subnet " + (has.empty() ? std::string("(none)") : has) + ", the policy says " + w);
+    if (std::any_of(want.begin(), want.end(), [&](const std::string& w) {
+          return std::find(it->subnets.begin(), it->subnets.end(), w) == it->subnets.end();
+        })) {
+      std::string has, says;
+      for (const std::string& s : it->subnets) has += (has.empty() ? "" : " and ") + s;
+      for (const std::string& w : want) says += (says.empty() ? "" : " and ") + w;
+      differs.push_back("subnet " + (has.empty() ? std::string("(none)") : has) + ", the policy says " + says);
     }
     if (differs.empty()) continue;
     std::string text = "network " + n.name + " is refused: it exists with ";

@@ -37,7 +37,8 @@ docker::NetworkSpec SpecFor(const policy::Network& n);
 
 // Policy networks that exist in Docker but not as the policy describes them: name -> the
 // problem text, e.g. "network ipo-shared is refused: it exists with bridge br-5c6b2e0f4a1d,
-// the policy says ipo-shared; no container is connected to it".
+// the policy says ipo-shared; subnet 10.99.0.0/24, the policy says 172.30.1.0/24; no container
+// is connected to it (remove the network or change the policy)".
 std::map<std::string, std::string> RefusedNetworks(const policy::Policy& policy,
                                                    const std::vector<docker::NetworkInfo>& networks);
 

@@ -321,8 +321,8 @@ TEST_CASE("a policy network that exists with another bridge and subnet is refuse
   CHECK(s["problems"].size() == 1);
   CHECK(s["health_reason"] ==
         "network ipo-shared is refused: it exists with bridge br-0a1b2c3d4e5f, the policy says ipo-shared; subnet "
-        "10.99.0.0/24, the policy says 172.30.1.0/24; subnet 10.99.0.0/24, the policy says fd00:ac1e:1::/64; no "
-        "container is connected to it (remove the network or change the policy)");
+        "10.99.0.0/24, the policy says 172.30.1.0/24 and fd00:ac1e:1::/64; no container is connected to it (remove "
+        "the network or change the policy)");
   // Its bridge is still guarded (it is a Docker bridge like any other).
   auto bridges = Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "bridges");
   CHECK(std::find(bridges.begin(), bridges.end(), "\"br-0a1b2c3d4e5f\"") != bridges.end());
