@@ -43,6 +43,13 @@ shop_web|v4 A|$a|8080|closed
 EOF
 }
 
+# custom0_guarded: 0 when custom0 is an element of set bridges.
+custom0_guarded() {
+  local set
+  set=$(ip netns exec ipo-host nft list set inet ipo_netd bridges)
+  grep -q '"custom0"' <<<"$set"
+}
+
 # answers FROM HOST WANT: 0 when FROM -> http://HOST:8000/ answers WANT.
 answers() {
   [[ $(ipo_lab_probe "$1" "$2" 8000) == "$3" ]]
@@ -76,8 +83,7 @@ main() {
   lab_test_check "lan-ok reaches custom_web through the server" ipo_wait_for 10 answers ipo-lan-ok "$custom" custom_web
   lab_test_check "WAN -> shop_web closed" answers ipo-wan "$shop" closed
   lab_test_check "lan-deny -> custom_web closed" answers ipo-lan-deny "$custom" closed
-  lab_test_check "custom0 is an element of set bridges" bash -c \
-    'ip netns exec ipo-host nft list set inet ipo_netd bridges | grep -q "\"custom0\""'
+  lab_test_check "custom0 is an element of set bridges" custom0_guarded
   lab_test_prober_verdict "while networks nobody told the agent about were created and used" 200
   lab_test_matrix "after the networks were created"
   ipo_lab_docker rm -f shop_web custom_web >/dev/null
