@@ -113,8 +113,16 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
   // Networks created by anyone (compose, `docker network create -o
   // com.docker.network.bridge.name=...`): elements, so a new one changes no rule. Those with
   // Docker's default names match the br-* rules below before their event arrives.
+  // Within one of those networks traffic is layer 2 and never seen here, unless br_netfilter
+  // hands bridged frames to this hook (bridge-nf-call-iptables=1, loaded by something else:
+  // dockerd loads it only with iptables on): then it arrives as iifname == oifname == the
+  // bridge and must pass like Docker's own icc. Not docker0 (see between-bridges).
+  Set within{"within-network", {Type::kIfName, Type::kIfName}, {}, false, {},
+             "bridge . bridge of every network Docker reports: its containers talk among themselves"};
   for (const std::string& b : observed.bridges) {
-    if (!b.empty() && b.size() < 16) bridges.elements.push_back(Element{{nft::IfName{b}}, {}, {}});
+    if (b.empty() || b.size() >= 16) continue;
+    bridges.elements.push_back(Element{{nft::IfName{b}}, {}, {}});
+    if (b != kDockerDefaultBridge) within.elements.push_back(Element{{nft::IfName{b}, nft::IfName{b}}, {}, {}});
   }
   Set allow4{"lan-allow-v4", {Type::kIpv4Addr}, {}, true, {}, "LAN sources allowed to reach every container"};
   Set allow6{"lan-allow-v6", {Type::kIpv6Addr}, {}, true, {}, "LAN sources allowed to reach every container"};
@@ -136,7 +144,7 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
       {MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()}, "the LAN allowlist"),
        MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()}, "the LAN allowlist")},
       "docker-proxy ports are for the LAN allowlist only");
-  for (Set* s : {&bridges, &allow4, &allow6, &pub4, &pub6, &guard.set}) {
+  for (Set* s : {&bridges, &within, &allow4, &allow6, &pub4, &pub6, &guard.set}) {
     Sort(*s);
     t.sets.push_back(std::move(*s));
   }
@@ -147,6 +155,8 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
                                       nft::Cmp{Field::kOifname, false, nft::IfName{n.bridge}}, Accept()},
                                      "within network " + n.name));
   }
+  between.rules.push_back(MakeRule({In({Field::kIifname, Field::kOifname}, "within-network"), Accept()},
+                                   "within a network Docker reports"));
   // Nothing "within Docker's default network": containers there are unplaced or not the
   // policy's, and never talk to each other (the bridge table drops it on layer 2).
   between.rules.push_back(MakeRule({nft::Counter{}, Drop()}, "containers on different networks never talk"));

@@ -177,7 +177,18 @@ TEST_CASE("every Docker bridge is guarded by pattern, before any event names it"
   CHECK(ChainText(rs, "between-bridges") ==
         "iifname \"ipo-shared\" oifname \"ipo-shared\" accept\n"
         "iifname \"ipo-isolated\" oifname \"ipo-isolated\" accept\n"
+        "iifname . oifname @within-network accept\n"
         "counter drop\n");
+}
+
+TEST_CASE("inside a network Docker reports its containers talk (br_netfilter hosts); not on docker0") {
+  auto rs = Compile(LabPolicy(), LabObserved());
+  std::vector<std::string> within;
+  for (const auto& e : rs.FindTable(ipo::nft::Family::kInet, "ipo_netd")->FindSet("within-network")->elements)
+    within.push_back(ipo::nft::ElementToString(e));
+  CHECK(within == std::vector<std::string>{"\"br-5c6b2e0f4a1d\" . \"br-5c6b2e0f4a1d\"",
+                                           "\"ipo-isolated\" . \"ipo-isolated\"",
+                                           "\"ipo-shared\" . \"ipo-shared\"", "\"shopnet0\" . \"shopnet0\""});
 }
 
 TEST_CASE("networks Docker reports are set elements: a new one changes no rule") {
@@ -188,12 +199,14 @@ TEST_CASE("networks Docker reports are set elements: a new one changes no rule")
   auto b = Compile(LabPolicy(), after);
   REQUIRE(ipo::nft::SameStructure(a, b));
   auto changes = ipo::nft::DiffElements(a, b);
-  REQUIRE(changes.size() == 1);
+  REQUIRE(changes.size() == 2);
   CHECK(changes[0].set == "bridges");
   CHECK(ipo::nft::ElementToString(changes[0].element) == "\"zz-custom\"");
+  CHECK(changes[1].set == "within-network");
+  CHECK(ipo::nft::ElementToString(changes[1].element) == "\"zz-custom\" . \"zz-custom\"");
   // A name that cannot be an interface is left out rather than failing the whole batch.
   after.bridges.emplace_back("a-name-of-16-chr");
-  CHECK(ipo::nft::DiffElements(a, Compile(LabPolicy(), after)).size() == 1);
+  CHECK(ipo::nft::DiffElements(a, Compile(LabPolicy(), after)).size() == 2);
 }
 
 TEST_CASE("frames between containers on docker0 are dropped in the bridge table") {

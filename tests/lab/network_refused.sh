@@ -24,7 +24,7 @@ refusal_shown() {
   local st
   st=$(ipo_lab_netctl status --json 2>/dev/null) || true  # exits non-zero while degraded
   jq -e '.health == "degraded" and
-         (.problems | any(test("^network ipo-shared is refused: it exists with bridge br-[0-9a-f]+, the policy says ipo-shared; subnet 10.99.0.0/24, the policy says 172.30.1.0/24")))' \
+         (.agent.problems // [] | any(test("^network ipo-shared is refused: it exists with bridge br-[0-9a-f]+, the policy says ipo-shared; subnet 10.99.0.0/24, the policy says 172.30.1.0/24")))' \
     <<<"$st" >/dev/null
 }
 
@@ -46,7 +46,7 @@ main() {
   ipo_lab_agent_start
   rm -f "$IPO_LAB_RUN/no-agent"
   lab_test_check "status says why ipo-shared is refused" ipo_wait_for 30 refusal_shown
-  { ipo_lab_netctl status --json || true; } | jq -c '{health, problems}'
+  { ipo_lab_netctl status --json || true; } | jq -c '{health, problems: .agent.problems}'
   lab_test_check "docker_c is published (WAN -> host:80 answers docker_c)" \
     ipo_wait_for 30 answers ipo-wan "$IPO_LAB_HOST_WAN4" 80 docker_c
   lab_test_prober_begin network-refused
