@@ -28,6 +28,8 @@ compile::Observed ObservedFromJson(const json& j) {
     o.docker_published.push_back({d.value<uint8_t>("proto", 6), d.value<uint16_t>("host_port", 0), d.value("v6", false),
                                   d.value("host_ip", ""), d.value("target", ""), d.value<uint16_t>("port", 0),
                                   d.value("container", "")});
+  o.bridges = j.value("bridges", std::vector<std::string>{});
+  o.default_bridge_v4 = j.value("default_bridge_v4", std::string{});
   return o;
 }
 

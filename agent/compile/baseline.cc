@@ -29,6 +29,8 @@ nft::Ruleset FailClosedBaseline(const std::vector<ProxyPort>& proxy_ports) {
     nat.name = kNatTable;
     rs.tables.push_back(std::move(nat));
   }
+  // Routed traffic is dropped above; frames between containers on docker0 never reach it.
+  rs.tables.push_back(DefaultBridgeGuard(""));
   return rs;
 }
 

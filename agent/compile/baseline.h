@@ -1,7 +1,8 @@
 // FailClosedBaseline: the ruleset loaded at boot when there is no usable policy. Nothing is
 // known about the containers, so nothing is forwarded at all: table inet ipo_netd holds one
 // base chain on the forward hook with policy drop, and the NAT tables are emptied so no stale
-// DNAT points anywhere. The host ports docker-proxy will bind for containers (`proxy_ports`,
+// DNAT points anywhere; table bridge ipo_netd drops frames between containers on docker0
+// (compile/compiler.h DefaultBridgeGuard, Docker's default subnet). The host ports docker-proxy will bind for containers (`proxy_ports`,
 // from Docker's files and the saved state) are closed on the input hook to everything but the
 // host itself and replies: with no policy there is no allowlist. Every other host port
 // (sshd, ...) is left alone, so an operator can still log in and fix the policy.

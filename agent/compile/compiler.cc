@@ -1,7 +1,9 @@
 #include "compile/compiler.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <utility>
 
 namespace ipo::compile {
 namespace {
@@ -52,6 +54,21 @@ Rule LanDrop(const policy::Prefix& p) {
   return MakeRule(std::move(exprs), "LAN sources outside the allowlist");
 }
 
+// "a.b.c.d/len" with len 1..32, host bits cleared. nullopt when malformed.
+std::optional<std::pair<nft::Ipv4, uint8_t>> ParseV4Prefix(const std::string& text) {
+  size_t slash = text.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  auto addr = nft::ParseIpv4(text.substr(0, slash));
+  std::string len_text = text.substr(slash + 1);
+  if (!addr || len_text.empty() || len_text.size() > 2 ||
+      !std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  int len = std::stoi(len_text);
+  if (len < 1 || len > 32) return std::nullopt;
+  addr->addr &= len == 32 ? 0xffffffffu : ~(0xffffffffu >> len);
+  return std::pair{*addr, static_cast<uint8_t>(len)};
+}
+
 void Sort(Set& s) {
   std::sort(s.elements.begin(), s.elements.end());
   s.elements.erase(std::unique(s.elements.begin(), s.elements.end()), s.elements.end());
@@ -92,12 +109,27 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
   t.family = nft::Family::kInet;
   t.name = kFilterTable;
 
-  Set bridges{"bridges", {Type::kIfName}, {}, false, {}, "bridges of the policy's networks and Docker's default one"};
+  Set bridges{"bridges", {Type::kIfName}, {}, false, {},
+              "bridges of the policy's networks, Docker's default one and every bridge network Docker reports"};
   for (const policy::Network& n : policy.networks) bridges.elements.push_back(Element{{nft::IfName{n.bridge}}, {}, {}});
   // A container starts on docker0 and sits there until the agent moves it (seconds under
   // load): guarded like the others from the first boot on (an ifname matches before the
   // interface exists).
   bridges.elements.push_back(Element{{nft::IfName{kDockerDefaultBridge}}, {}, {}});
+  // Networks created by anyone (compose, `docker network create -o
+  // com.docker.network.bridge.name=...`): elements, so a new one changes no rule. Those with
+  // Docker's default names match the br-* rules below before their event arrives.
+  // Within one of those networks traffic is layer 2 and never seen here, unless br_netfilter
+  // hands bridged frames to this hook (bridge-nf-call-iptables=1, loaded by something else:
+  // dockerd loads it only with iptables on): then it arrives as iifname == oifname == the
+  // bridge and must pass like Docker's own icc. Not docker0 (see between-bridges).
+  Set within{"within-network", {Type::kIfName, Type::kIfName}, {}, false, {},
+             "bridge . bridge of every network Docker reports: its containers talk among themselves"};
+  for (const std::string& b : observed.bridges) {
+    if (b.empty() || b.size() >= 16) continue;
+    bridges.elements.push_back(Element{{nft::IfName{b}}, {}, {}});
+    if (b != kDockerDefaultBridge) within.elements.push_back(Element{{nft::IfName{b}, nft::IfName{b}}, {}, {}});
+  }
   Set allow4{"lan-allow-v4", {Type::kIpv4Addr}, {}, true, {}, "LAN sources allowed to reach every container"};
   Set allow6{"lan-allow-v6", {Type::kIpv6Addr}, {}, true, {}, "LAN sources allowed to reach every container"};
   for (const policy::Range& r : policy.lan.allow) (r.is_v4() ? allow4 : allow6).elements.push_back(RangeElement(r));
@@ -118,7 +150,7 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
       {MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()}, "the LAN allowlist"),
        MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()}, "the LAN allowlist")},
       "docker-proxy ports are for the LAN allowlist only");
-  for (Set* s : {&bridges, &allow4, &allow6, &pub4, &pub6, &guard.set}) {
+  for (Set* s : {&bridges, &within, &allow4, &allow6, &pub4, &pub6, &guard.set}) {
     Sort(*s);
     t.sets.push_back(std::move(*s));
   }
@@ -129,9 +161,10 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
                                       nft::Cmp{Field::kOifname, false, nft::IfName{n.bridge}}, Accept()},
                                      "within network " + n.name));
   }
-  between.rules.push_back(MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{kDockerDefaultBridge}},
-                                    nft::Cmp{Field::kOifname, false, nft::IfName{kDockerDefaultBridge}}, Accept()},
-                                   "within Docker's default network"));
+  between.rules.push_back(MakeRule({In({Field::kIifname, Field::kOifname}, "within-network"), Accept()},
+                                   "within a network Docker reports"));
+  // Nothing "within Docker's default network": containers there are unplaced or not the
+  // policy's, and never talk to each other (the bridge table drops it on layer 2).
   between.rules.push_back(MakeRule({nft::Counter{}, Drop()}, "containers on different networks never talk"));
 
   Chain to_containers{"to-containers", std::nullopt, {}};
@@ -156,14 +189,22 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
                         "published ports"));
   tc.push_back(MakeRule({nft::Counter{}, Drop()}, "nothing else reaches a container"));
 
-  Chain forward{"filter-forward", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, false}, {}};
-  forward.rules.push_back(MakeRule({In({Field::kIifname}, "bridges"), In({Field::kOifname}, "bridges"),
-                                    Jump("between-bridges")},
-                                   "container to container"));
-  forward.rules.push_back(MakeRule({In({Field::kOifname}, "bridges"), Jump("to-containers")}, "into containers"));
+  // Into a container network: a bridge of set "bridges" or any "br-*" (static: no event
+  // needed), from another container network or from anywhere else.
+  nft::IfNamePrefix docker_bridges{kDockerBridgePrefix};
+  Chain into{"into-bridge", std::nullopt, {}};
+  into.rules.push_back(MakeRule({In({Field::kIifname}, "bridges"), Jump("between-bridges")}, "container to container"));
+  into.rules.push_back(MakeRule({nft::Cmp{Field::kIifname, false, docker_bridges}, Jump("between-bridges")},
+                                "container to container"));
+  into.rules.push_back(MakeRule({Jump("to-containers")}, "into containers"));
 
-  t.chains = {std::move(between), std::move(to_containers), std::move(guard.to_proxy), std::move(forward),
-              std::move(guard.input)};
+  Chain forward{"filter-forward", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, false}, {}};
+  forward.rules.push_back(MakeRule({In({Field::kOifname}, "bridges"), Jump("into-bridge")}, "into a container network"));
+  forward.rules.push_back(MakeRule({nft::Cmp{Field::kOifname, false, docker_bridges}, Jump("into-bridge")},
+                                   "into a network Docker created"));
+
+  t.chains = {std::move(between), std::move(to_containers), std::move(into), std::move(guard.to_proxy),
+              std::move(forward), std::move(guard.input)};
   return t;
 }
 
@@ -267,16 +308,39 @@ ProxyGuard MakeProxyGuard(const std::vector<ProxyPort>& ports, std::vector<nft::
   return g;
 }
 
+nft::Table DefaultBridgeGuard(const std::string& subnet_v4) {
+  auto prefix = ParseV4Prefix(subnet_v4);
+  if (!prefix) prefix = ParseV4Prefix(kDefaultBridgeSubnet);
+  nft::Table t;
+  t.family = nft::Family::kBridge;
+  t.name = kFilterTable;
+  // Frames switched between two ports of a bridge pass this hook and no inet one. Which
+  // bridge would be `meta ibrname`, which needs nft_meta_bridge (CONFIG_NFT_BRIDGE_META, not
+  // built into every kernel); an IPv4 destination in docker0's subnet is docker0's on every
+  // kernel with nf_tables_bridge (no other bridge carries that subnet).
+  Chain forward{"filter-forward", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, false}, {}};
+  forward.rules.push_back(MakeRule({nft::Cmp{Field::kMetaProtocol, false, nft::Port{0x0800}},
+                                    nft::PrefixMatch{Field::kIpDaddr, false, prefix->first, prefix->second}, nft::Counter{},
+                                    Drop()},
+                                   "containers on Docker's default bridge never talk to each other"));
+  t.chains.push_back(std::move(forward));
+  return t;
+}
+
 nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed) {
   nft::Ruleset rs;
   rs.tables.push_back(FilterTable(policy, observed));
   rs.tables.push_back(NatTable(policy, observed, false));
   rs.tables.push_back(NatTable(policy, observed, true));
+  rs.tables.push_back(DefaultBridgeGuard(observed.default_bridge_v4));
   return rs;
 }
 
 std::vector<std::pair<nft::Family, std::string>> OwnedTables() {
-  return {{nft::Family::kInet, kFilterTable}, {nft::Family::kIp, kNatTable}, {nft::Family::kIp6, kNatTable}};
+  return {{nft::Family::kInet, kFilterTable},
+          {nft::Family::kIp, kNatTable},
+          {nft::Family::kIp6, kNatTable},
+          {nft::Family::kBridge, kFilterTable}};
 }
 
 }  // namespace ipo::compile

@@ -30,7 +30,19 @@ Observed LabObserved() {
   o.docker_published = {{6, 9999, false, "", "172.30.1.3", 3316, "docker_b"},
                         {6, 9999, true, "", "fd00:ac1e:1::3", 3316, "docker_b"},
                         {17, 5353, false, "192.168.1.100", "172.17.0.5", 53, "stranger"}};
+  // `docker network create shop` and one with a custom bridge name, next to the policy's.
+  o.bridges = {"br-5c6b2e0f4a1d", "docker0", "ipo-isolated", "ipo-shared", "shopnet0"};
+  o.default_bridge_v4 = "172.17.0.0/16";
   return o;
+}
+
+// The rules of `chain` in the inet filter table, one per line.
+std::string ChainText(const ipo::nft::Ruleset& rs, const std::string& chain, ipo::nft::Family f = ipo::nft::Family::kInet) {
+  std::string out;
+  for (const auto& c : rs.FindTable(f, "ipo_netd")->chains)
+    if (c.name == chain)
+      for (const auto& r : c.rules) out += r.ExprsToString() + "\n";
+  return out;
 }
 
 std::string ReadFile(const std::string& path) {
@@ -199,4 +211,65 @@ TEST_CASE("docker publications change map elements only, never rules") {
   Observed b = LabObserved();
   a.docker_published.clear();
   CHECK(ipo::nft::SameStructure(Compile(LabPolicy(), a), Compile(LabPolicy(), b)));
+}
+
+TEST_CASE("every Docker bridge is guarded by pattern, before any event names it") {
+  // Nothing observed at all (boot, Docker not answering): br-* and docker0 are still guarded.
+  auto rs = Compile(LabPolicy(), Observed{});
+  CHECK(ChainText(rs, "filter-forward") ==
+        "oifname @bridges jump into-bridge\n"
+        "oifname \"br-*\" jump into-bridge\n");
+  CHECK(ChainText(rs, "into-bridge") ==
+        "iifname @bridges jump between-bridges\n"
+        "iifname \"br-*\" jump between-bridges\n"
+        "jump to-containers\n");
+  // Within docker0 nothing is accepted: only the policy's networks talk inside themselves.
+  CHECK(ChainText(rs, "between-bridges") ==
+        "iifname \"ipo-shared\" oifname \"ipo-shared\" accept\n"
+        "iifname \"ipo-isolated\" oifname \"ipo-isolated\" accept\n"
+        "iifname . oifname @within-network accept\n"
+        "counter drop\n");
+}
+
+TEST_CASE("inside a network Docker reports its containers talk (br_netfilter hosts); not on docker0") {
+  auto rs = Compile(LabPolicy(), LabObserved());
+  std::vector<std::string> within;
+  for (const auto& e : rs.FindTable(ipo::nft::Family::kInet, "ipo_netd")->FindSet("within-network")->elements)
+    within.push_back(ipo::nft::ElementToString(e));
+  CHECK(within == std::vector<std::string>{"\"br-5c6b2e0f4a1d\" . \"br-5c6b2e0f4a1d\"",
+                                           "\"ipo-isolated\" . \"ipo-isolated\"",
+                                           "\"ipo-shared\" . \"ipo-shared\"", "\"shopnet0\" . \"shopnet0\""});
+}
+
+TEST_CASE("networks Docker reports are set elements: a new one changes no rule") {
+  Observed before = LabObserved();
+  Observed after = before;
+  after.bridges.emplace_back("zz-custom");
+  auto a = Compile(LabPolicy(), before);
+  auto b = Compile(LabPolicy(), after);
+  REQUIRE(ipo::nft::SameStructure(a, b));
+  auto changes = ipo::nft::DiffElements(a, b);
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].set == "bridges");
+  CHECK(ipo::nft::ElementToString(changes[0].element) == "\"zz-custom\"");
+  CHECK(changes[1].set == "within-network");
+  CHECK(ipo::nft::ElementToString(changes[1].element) == "\"zz-custom\" . \"zz-custom\"");
+  // A name that cannot be an interface is left out rather than failing the whole batch.
+  after.bridges.emplace_back("a-name-of-16-chr");
+  CHECK(ipo::nft::DiffElements(a, Compile(LabPolicy(), after)).size() == 2);
+}
+
+TEST_CASE("frames between containers on docker0 are dropped in the bridge table") {
+  CHECK(ChainText(Compile(LabPolicy(), LabObserved()), "filter-forward", ipo::nft::Family::kBridge) ==
+        "meta protocol ip ip daddr 172.17.0.0/16 counter drop\n");
+  Observed o;
+  o.default_bridge_v4 = "10.200.7.1/24";  // daemon.json "bip": host bits cleared
+  CHECK(ChainText(Compile(LabPolicy(), o), "filter-forward", ipo::nft::Family::kBridge) ==
+        "meta protocol ip ip daddr 10.200.7.0/24 counter drop\n");
+  o.default_bridge_v4 = "garbage";
+  CHECK(ChainText(Compile(LabPolicy(), o), "filter-forward", ipo::nft::Family::kBridge) ==
+        "meta protocol ip ip daddr 172.17.0.0/16 counter drop\n");
+  bool owned = false;
+  for (const auto& [f, n] : ipo::compile::OwnedTables()) owned = owned || (f == ipo::nft::Family::kBridge && n == "ipo_netd");
+  CHECK(owned);
 }

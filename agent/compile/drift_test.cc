@@ -36,7 +36,7 @@ TEST_CASE("drift names the table, chain, rule and element at fault") {
   filter.chains[1].rules.erase(filter.chains[1].rules.begin() + 2);  // to-containers lost a rule
   filter.FindSet("published-v4")->elements.clear();
   filter.FindSet("lan-allow-v4")->elements.push_back(nft::Element{{*nft::ParseIpv4("192.168.1.50")}, {}, {}});
-  kernel.tables.pop_back();  // ip6 nat table deleted
+  kernel.tables.erase(kernel.tables.begin() + 2);  // ip6 nat table deleted
   auto drift = compile::FindDrift(Sample(), kernel);
   REQUIRE(drift.size() >= 4);
   CHECK(drift[0] == "inet ipo_netd: set lan-allow-v4: unexpected element 192.168.1.50");
@@ -47,9 +47,19 @@ TEST_CASE("drift names the table, chain, rule and element at fault") {
 
 TEST_CASE("a changed base chain policy is drift") {
   nft::Ruleset kernel = AsReadBack(Sample());
-  kernel.tables[0].chains[3].base->policy_drop = true;
+  for (auto& c : kernel.tables[0].chains)
+    if (c.name == "filter-forward") c.base->policy_drop = true;
   auto drift = compile::FindDrift(Sample(), kernel);
   REQUIRE(drift.size() == 1);
   CHECK(drift[0] == "inet ipo_netd: chain filter-forward: is filter hook forward priority 0 policy drop, "
                     "expected filter hook forward priority 0 policy accept");
+}
+
+TEST_CASE("a deleted bridge table (the docker0 guard) is drift") {
+  nft::Ruleset kernel = AsReadBack(Sample());
+  REQUIRE(kernel.tables.back().family == nft::Family::kBridge);
+  kernel.tables.pop_back();
+  auto drift = compile::FindDrift(Sample(), kernel);
+  REQUIRE(drift.size() == 1);
+  CHECK(drift[0] == "bridge ipo_netd: table missing");
 }

@@ -65,6 +65,12 @@ std::string CmpValueToString(Field field, const Value& v) {
       if (p->num == 10) return "ipv6";
     }
   }
+  if (field == Field::kMetaProtocol) {
+    if (const auto* p = std::get_if<Port>(&v)) {
+      if (p->num == 0x0800) return "ip";
+      if (p->num == 0x86dd) return "ip6";
+    }
+  }
   return ValueToString(v);
 }
 
@@ -120,6 +126,7 @@ const char* FamilyName(Family f) {
     case Family::kInet: return "inet";
     case Family::kIp: return "ip";
     case Family::kIp6: return "ip6";
+    case Family::kBridge: return "bridge";
   }
   return "?";
 }
@@ -146,6 +153,7 @@ const char* FieldName(Field f) {
     case Field::kIp6Saddr: return "ip6 saddr";
     case Field::kIp6Daddr: return "ip6 daddr";
     case Field::kThDport: return "th dport";
+    case Field::kMetaProtocol: return "meta protocol";
   }
   return "?";
 }
@@ -180,6 +188,7 @@ std::string ValueToString(const Value& v) {
           [](const Proto& p) { return ProtoName(p.num); },
           [](const Port& p) { return std::to_string(p.num); },
           [](const IfName& n) { return Quote(n.name); },
+          [](const IfNamePrefix& n) { return Quote(n.prefix + "*"); },
       },
       v);
 }

@@ -18,8 +18,8 @@
 namespace ipo::nft {
 
 // Table families the agent uses (values are NFPROTO_*).
-enum class Family : uint8_t { kInet = 1, kIp = 2, kIp6 = 10 };
-const char* FamilyName(Family f);  // "inet", "ip", "ip6"
+enum class Family : uint8_t { kInet = 1, kIp = 2, kBridge = 7, kIp6 = 10 };
+const char* FamilyName(Family f);  // "inet", "ip", "bridge", "ip6"
 
 // ---- values -------------------------------------------------------------------------------
 struct Ipv4 {  // address in host byte order
@@ -42,9 +42,15 @@ struct IfName {  // up to 15 bytes; matched exactly (encoded NUL-padded to 16 by
   std::string name;
   auto operator<=>(const IfName&) const = default;
 };
-using Value = std::variant<Ipv4, Ipv6, Proto, Port, IfName>;
+// Every interface whose name starts with `prefix` (nft's `oifname "br-*"`): compared on the
+// prefix's bytes alone, no NUL. Only in a Cmp on iifname/oifname, never a set element.
+struct IfNamePrefix {
+  std::string prefix;  // 1 to 15 bytes
+  auto operator<=>(const IfNamePrefix&) const = default;
+};
+using Value = std::variant<Ipv4, Ipv6, Proto, Port, IfName, IfNamePrefix>;
 
-std::string ValueToString(const Value& v);  // 192.168.1.1, fd00::1, tcp, 8080, "eth0"
+std::string ValueToString(const Value& v);  // 192.168.1.1, fd00::1, tcp, 8080, "eth0", "br-*"
 // Parses "a.b.c.d" / IPv6 text. nullopt when malformed.
 std::optional<Ipv4> ParseIpv4(const std::string& s);
 std::optional<Ipv6> ParseIpv6(const std::string& s);
@@ -87,6 +93,8 @@ enum class Field : uint8_t {
   kIp6Saddr,     // ip6 saddr               (Ipv6)
   kIp6Daddr,     // ip6 daddr               (Ipv6)
   kThDport,      // th dport: transport header offset 2, 2 bytes (Port)
+  kMetaProtocol, // meta protocol: the frame's ethertype, 2 bytes network order (Port{0x0800}
+                 // ipv4, Port{0x86dd} ipv6); in a bridge table before ip/ip6 fields
 };
 const char* FieldName(Field f);  // the nft text, e.g. "ip saddr", "th dport"
 

@@ -10,7 +10,7 @@ namespace {
 // One publication as the NAT maps hold it.
 struct Publication {
   bool v6 = false;
-  std::string set;  // publish-any / publish-lan
+  std::string set;  // publish-any / publish-lan / docker-lan / docker-lan-at
   uint8_t proto = 0;
   uint16_t host_port = 0;
   std::string addr;
@@ -23,13 +23,16 @@ std::set<Publication> Publications(const nft::Ruleset& rs) {
   for (bool v6 : {false, true}) {
     const nft::Table* t = rs.FindTable(v6 ? nft::Family::kIp6 : nft::Family::kIp, compile::kNatTable);
     if (t == nullptr) continue;
-    for (const char* name : {"publish-any", "publish-lan"}) {
+    // The policy's maps and the -p bindings the agent publishes (docker-lan-at is keyed by the
+    // binding's HostIp first: daddr . proto . port).
+    for (const char* name : {"publish-any", "publish-lan", "docker-lan", "docker-lan-at"}) {
       const nft::Set* s = t->FindSet(name);
       if (s == nullptr) continue;
       for (const nft::Element& e : s->elements) {
-        if (e.key.size() != 2 || e.data.size() != 2) continue;
-        const auto* proto = std::get_if<nft::Proto>(&e.key[0]);
-        const auto* host_port = std::get_if<nft::Port>(&e.key[1]);
+        if ((e.key.size() != 2 && e.key.size() != 3) || e.data.size() != 2) continue;
+        const size_t k = e.key.size() - 2;
+        const auto* proto = std::get_if<nft::Proto>(&e.key[k]);
+        const auto* host_port = std::get_if<nft::Port>(&e.key[k + 1]);
         const auto* port = std::get_if<nft::Port>(&e.data[1]);
         if (proto == nullptr || host_port == nullptr || port == nullptr) continue;
         out.insert(Publication{v6, name, proto->num, host_port->num, nft::ValueToString(e.data[0]), port->num});

@@ -5,7 +5,7 @@
 //     stopped, was removed, was recreated (same name, new id) or moved, and the address may
 //     be handed to another container at any moment;
 //   - a publication (host proto.port -> container addr.port, a publish-any/publish-lan map
-//     element) that the new ruleset no longer has: the policy revoked it or narrowed it.
+//     element, or a -p binding in docker-lan/docker-lan-at) that the new ruleset no longer has: the policy revoked it or narrowed it.
 // Established flows to such a target would otherwise keep passing the filter's "ct state
 // established,related accept" and reach whoever holds the address now.
 // Matches() says whether one tracked flow belongs to a target; conntrack/flusher.h removes

@@ -16,24 +16,55 @@ docker::NetworkSpec SpecFor(const policy::Network& n) {
   return s;
 }
 
+std::map<std::string, std::string> RefusedNetworks(const policy::Policy& policy,
+                                                   const std::vector<docker::NetworkInfo>& networks) {
+  std::map<std::string, std::string> out;
+  for (const policy::Network& n : policy.networks) {
+    auto it = std::find_if(networks.begin(), networks.end(), [&](const auto& d) { return d.name == n.name; });
+    if (it == networks.end()) continue;
+    std::vector<std::string> differs;
+    if (it->driver != "bridge") differs.push_back("driver " + it->driver + ", the policy needs bridge");
+    if (it->bridge_name != n.bridge) {
+      differs.push_back("bridge " + (it->bridge_name.empty() ? std::string("(none)") : it->bridge_name) +
+                        ", the policy says " + n.bridge);
+    }
+    std::vector<std::string> want{n.subnet_v4.ToString()};
+    if (n.subnet_v6) want.push_back(n.subnet_v6->ToString());
+    if (std::any_of(want.begin(), want.end(), [&](const std::string& w) {
+          return std::find(it->subnets.begin(), it->subnets.end(), w) == it->subnets.end();
+        })) {
+      std::string has, says;
+      for (const std::string& s : it->subnets) has += (has.empty() ? "" : " and ") + s;
+      for (const std::string& w : want) says += (says.empty() ? "" : " and ") + w;
+      differs.push_back("subnet " + (has.empty() ? std::string("(none)") : has) + ", the policy says " + says);
+    }
+    if (differs.empty()) continue;
+    std::string text = "network " + n.name + " is refused: it exists with ";
+    for (size_t i = 0; i < differs.size(); ++i) text += (i ? "; " : "") + differs[i];
+    text += "; no container is connected to it (remove the network or change the policy)";
+    out.emplace(n.name, std::move(text));
+  }
+  return out;
+}
+
 PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
                             const std::vector<docker::ContainerInfo>& containers) {
   PlacementPlan plan;
+  std::map<std::string, std::string> refused = RefusedNetworks(policy, networks);
   for (const policy::Network& n : policy.networks) {
     auto it = std::find_if(networks.begin(), networks.end(), [&](const auto& d) { return d.name == n.name; });
-    if (it == networks.end()) {
-      plan.create.push_back(SpecFor(n));
-      continue;
-    }
-    if (it->bridge_name != n.bridge)
-      plan.problems.push_back("network " + n.name + " exists with bridge " + it->bridge_name + ", policy says " + n.bridge);
-    std::string want4 = n.subnet_v4.ToString();
-    if (std::find(it->subnets.begin(), it->subnets.end(), want4) == it->subnets.end())
-      plan.problems.push_back("network " + n.name + " exists without subnet " + want4);
+    if (it == networks.end()) plan.create.push_back(SpecFor(n));
   }
+  for (const auto& [name, why] : refused) plan.problems.push_back(why);
   for (const docker::ContainerInfo& c : containers) {
     const policy::Container* pc = policy.FindContainer(c.name);
     if (!pc) continue;
+    if (refused.count(pc->network)) {  // never connected to it; taken off it and docker0
+      for (const docker::Endpoint& e : c.endpoints) {
+        if (e.network != "host" && e.network != "none") plan.disconnect.emplace_back(e.network, c.name);
+      }
+      continue;
+    }
     bool attached = false;
     for (const docker::Endpoint& e : c.endpoints) {
       if (e.network == "host" || e.network == "none") {
@@ -93,9 +124,21 @@ std::string TargetOf(const docker::ContainerInfo& c, const policy::Container* pc
 
 }  // namespace
 
-compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::ContainerInfo>& containers,
+compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
+                          const std::vector<docker::ContainerInfo>& containers,
                           const std::vector<hostsock::HostSocket>& host_sockets, std::vector<std::string>* conflicts) {
   compile::Observed o;
+  std::set<std::string> bridges;
+  for (const docker::NetworkInfo& n : networks) {
+    if (n.driver != "bridge" || n.bridge_name.empty()) continue;
+    bridges.insert(n.bridge_name);
+    if (n.bridge_name == compile::kDockerDefaultBridge) {
+      for (const std::string& s : n.subnets)
+        if (s.find(':') == std::string::npos) o.default_bridge_v4 = s;
+    }
+  }
+  o.bridges.assign(bridges.begin(), bridges.end());
+  std::map<std::string, std::string> refused = RefusedNetworks(policy, networks);
   std::set<compile::ProxyPort> ports;
   std::set<std::string> why;
   const std::set<compile::ProxyPort> held = HostHeld(containers, host_sockets);
@@ -135,6 +178,7 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
         bool v6 = IsV6(b.host_ip);
         std::string target = TargetOf(c, pc, v6);
         if (target.empty()) continue;  // not on a network (yet), or no address of the family
+        if (pc && refused.count(pc->network)) continue;  // never publish into a refused network
         o.docker_published.push_back(compile::DockerPublication{
             pp.proto, b.host_port, v6, IsWildcard(b.host_ip) ? "" : b.host_ip, target, b.container_port, c.name});
       }
@@ -142,7 +186,7 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
     if (!pc) continue;
     compile::ObservedContainer oc{c.name, c.id, c.running, "", ""};
     for (const docker::Endpoint& e : c.endpoints) {
-      if (e.network == pc->network) {
+      if (e.network == pc->network && !refused.count(pc->network)) {
         oc.ipv4 = e.ipv4;
         oc.ipv6 = e.ipv6;
       }

@@ -6,9 +6,15 @@
 // Containers the policy does not name are left alone. Containers in network mode "host"
 // or "none" cannot be moved: that is reported as a problem.
 //
+// A policy network that already exists with another bridge name, driver or subnet is
+// refused: the rules guard the policy's bridge name and subnet, not what that network has.
+// No container is connected to it (one on it is disconnected), its containers get no
+// published ports, the problem says what differs, and the rest of the policy still applies.
+//
 // Thread safety: pure functions.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,11 +36,19 @@ struct PlacementPlan {
 // The Docker network the agent creates for a policy network.
 docker::NetworkSpec SpecFor(const policy::Network& n);
 
+// Policy networks that exist in Docker but not as the policy describes them: name -> the
+// problem text, e.g. "network ipo-shared is refused: it exists with bridge br-5c6b2e0f4a1d,
+// the policy says ipo-shared; subnet 10.99.0.0/24, the policy says 172.30.1.0/24; no container
+// is connected to it (remove the network or change the policy)".
+std::map<std::string, std::string> RefusedNetworks(const policy::Policy& policy,
+                                                   const std::vector<docker::NetworkInfo>& networks);
+
 PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
                             const std::vector<docker::ContainerInfo>& containers);
 
 // What the compiler needs from Docker's view: policy containers' addresses on their policy
-// network, the docker-proxy host ports of every existing container (running or not), and the
+// network (none on a refused one), the bridge of every bridge-driver network and docker0's
+// subnet, the docker-proxy host ports of every existing container (running or not), and the
 // `-p` bindings of running containers that the agent publishes itself for the LAN allowlist
 // (none with policy "docker_publish": "none"; compile::DockerPublication; target: the policy network's address for a policy container,
 // else the first endpoint with an address of the binding's family).
@@ -45,7 +59,8 @@ PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<dock
 // operator out. A binding the policy's own publications also claim (same proto and host port)
 // is not published: the policy wins. Both are appended to `conflicts` (one sentence each,
 // naming container and port) when it is given.
-compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::ContainerInfo>& containers,
+compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
+                          const std::vector<docker::ContainerInfo>& containers,
                           const std::vector<hostsock::HostSocket>& host_sockets = {},
                           std::vector<std::string>* conflicts = nullptr);
 

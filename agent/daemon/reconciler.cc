@@ -81,10 +81,11 @@ Status Reconciler::Place() {
   // -p` starts docker-proxy milliseconds after `create`, and the ports are known from then.
   // The -p bindings of containers that need no move are published here too.
   if (applied_) {
-    compile::Observed now = Observe(policy_, *containers, host_sockets_);
+    compile::Observed now = Observe(policy_, *networks, *containers, host_sockets_);
     KeepReleasedPorts(now);
-    if (now.proxy_ports != state_.observed.proxy_ports || now.docker_published != state_.observed.docker_published) {
-      Status guarded = Apply(compile::Compile(policy_, now), now, "guard docker-proxy ports before placement");
+    if (now.proxy_ports != state_.observed.proxy_ports || now.docker_published != state_.observed.docker_published ||
+        now.bridges != state_.observed.bridges) {
+      Status guarded = Apply(compile::Compile(policy_, now), now, "guard docker-proxy ports and new bridges before placement");
       if (!guarded.ok()) return guarded;
     }
   }
@@ -118,9 +119,12 @@ Status Reconciler::Place() {
     if (!st.ok()) spdlog::warn("disconnect {} from {}: {}", name, net, st.message());
   }
   if (!plan.empty()) {
+    networks = docker_.ListNetworks();
+    if (!networks.ok()) return networks.status();
     containers = docker_.ListContainers();
     if (!containers.ok()) return containers.status();
   }
+  networks_ = std::move(*networks);
   containers_ = std::move(*containers);
   return Status::Ok();
 }
@@ -187,7 +191,7 @@ Status Reconciler::Sync(const std::string& reason) {
     return st;
   }
   std::vector<std::string> conflicts;
-  compile::Observed observed = Observe(policy_, containers_, host_sockets_, &conflicts);
+  compile::Observed observed = Observe(policy_, networks_, containers_, host_sockets_, &conflicts);
   for (const auto& c : conflicts)
     if (std::find(publish_conflicts_.begin(), publish_conflicts_.end(), c) == publish_conflicts_.end())
       spdlog::warn("publication: {}", c);
@@ -454,7 +458,12 @@ void Reconciler::Publish() {
       {"policy", policy_.source},
       {"applied_at", state_.applied_at},
       {"containers", containers},
-      {"observed", {{"containers", observed}, {"proxy_ports", ports}, {"docker_published", published}}},
+      {"observed",
+       {{"containers", observed},
+        {"proxy_ports", ports},
+        {"docker_published", published},
+        {"bridges", state_.observed.bridges},
+        {"default_bridge_v4", state_.observed.default_bridge_v4}}},
       {"publish_conflicts", publish_conflicts_},
       {"last_event", {{"event", state_.last_event}, {"time_nano", state_.last_event_nano}}},
       {"docker", {{"connected", docker_connected_}, {"detail", docker_detail_}}},

@@ -129,6 +129,7 @@ class Reconciler {
   state::AgentState state_;
   std::optional<nft::Ruleset> applied_;
   std::vector<docker::ContainerInfo> containers_;  // last seen
+  std::vector<docker::NetworkInfo> networks_;      // last seen
   std::vector<std::string> problems_;
   HostSocketSource host_socket_source_;
   std::vector<hostsock::HostSocket> host_sockets_;  // last read

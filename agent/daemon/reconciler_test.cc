@@ -219,7 +219,7 @@ TEST_CASE("a state directory that cannot be written degrades health but keeps th
   daemon::Reconciler r(LabPolicy(), docker, nft, store);
   r.SetDocker(true, "connected");
   REQUIRE(r.Sync("start").ok());
-  CHECK(nft.kernel.tables.size() == 3);  // in force
+  CHECK(nft.kernel.tables.size() == 4);  // in force
   auto s = r.StatusJson();
   CHECK(s["state_save"]["ok"] == false);
   CHECK(s["health"] == "degraded");
@@ -262,14 +262,14 @@ TEST_CASE("docker-proxy ports are guarded for as long as their container exists"
       // just created (`docker run -p` between create and start)
       {"4", "created", false, "created", 0, {}, {}, {{"tcp", 80, "", 8888}, {"tcp", 81, "", 0}}},
   };
-  auto o = daemon::Observe(p, cs);
+  auto o = daemon::Observe(p, {}, cs);
   REQUIRE(o.proxy_ports.size() == 4);
   CHECK(o.proxy_ports[0] == compile::ProxyPort{6, 7777});
   CHECK(o.proxy_ports[1] == compile::ProxyPort{6, 8888});
   CHECK(o.proxy_ports[2] == compile::ProxyPort{6, 9999});
   CHECK(o.proxy_ports[3] == compile::ProxyPort{17, 5353});
   cs.pop_back();  // `docker rm`: only then does the port leave the set
-  CHECK(daemon::Observe(p, cs).proxy_ports.size() == 3);
+  CHECK(daemon::Observe(p, {}, cs).proxy_ports.size() == 3);
 }
 
 TEST_CASE("a removed container's docker-proxy port stays guarded for a grace period") {
@@ -412,7 +412,7 @@ TEST_CASE("a port a host process listens on is neither guarded nor published") {
       {"3", "dns", false, "created", 0, {}, {}, {{"udp", 53, "", 5353}}},
   };
   std::vector<std::string> conflicts;
-  auto o = daemon::Observe(p, cs, host, &conflicts);
+  auto o = daemon::Observe(p, {}, cs, host, &conflicts);
   CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 8081}});
   REQUIRE(o.docker_published.size() == 1);
   CHECK(o.docker_published[0] == compile::DockerPublication{6, 8081, false, "", "172.17.0.2", 80, "web"});
@@ -434,7 +434,7 @@ TEST_CASE("docker -p bindings target the policy network, HostIp kept, the policy
       {"3", "stopped", false, "exited", 0, {{"bridge", "n0", "", ""}}, {}, {{"tcp", 80, "", 8888}}},
   };
   std::vector<std::string> conflicts;
-  auto o = daemon::Observe(p, cs, {}, &conflicts);
+  auto o = daemon::Observe(p, {}, cs, {}, &conflicts);
   std::vector<compile::DockerPublication> want = {
       {6, 9999, false, "", "172.30.1.3", 3316, "docker_b"},
       {6, 9999, true, "", "fd00:ac1e:1::3", 3316, "docker_b"},
@@ -471,7 +471,7 @@ TEST_CASE("Docker's own docker-proxy is a container's listener, not the host's")
       {"1", "restarting", false, "exited", 0, {}, {}, {{"tcp", 80, "", 7777}, {"tcp", 22, "", 22}}},
   };
   std::vector<std::string> conflicts;
-  auto o = daemon::Observe(LabPolicy(), cs, host, &conflicts);
+  auto o = daemon::Observe(LabPolicy(), {}, cs, host, &conflicts);
   CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7777}});
   CHECK(conflicts.size() == 1);
 }
@@ -482,7 +482,7 @@ TEST_CASE("policy docker_publish none: -p bindings are reserved by Docker but ne
   std::vector<docker::ContainerInfo> cs = {
       {"2", "stranger", true, "running", 1, {{"bridge", "n0", "172.17.0.5", ""}}, {{"tcp", 80, "", 7000}}, {}},
   };
-  auto o = daemon::Observe(p, cs);
+  auto o = daemon::Observe(p, {}, cs);
   CHECK(o.docker_published.empty());
   CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7000}});
 }
@@ -508,4 +508,64 @@ TEST_CASE("a host service that starts later on a created container's -p port is 
   REQUIRE(r.Sync("host sockets").ok());
   CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports").empty());
   CHECK_FALSE(r.HostSocketsChanged());
+TEST_CASE("a policy network that exists with another bridge and subnet is refused; the rest still applies") {
+  Fixture f;
+  // Created by someone before the agent: `docker network create --subnet 10.99.0.0/24 ipo-shared`.
+  f.docker.networks.push_back({"net-impostor", "ipo-shared", "bridge", "br-0a1b2c3d4e5f", {"10.99.0.0/24"}, false});
+  f.docker.Run("docker_a");
+  f.docker.Run("docker_c");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  r.SetDocker(true, "connected");
+  REQUIRE(r.Sync("test").ok());
+  // Never connected to it; taken off docker0 too. docker_c's network is fine.
+  CHECK(f.docker.log == std::vector<std::string>{"create ipo-isolated", "connect docker_c ipo-isolated",
+                                                 "disconnect docker_a bridge", "disconnect docker_c bridge"});
+  CHECK(f.docker.Find("docker_a")->endpoints.empty());
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any") ==
+        std::vector<std::string>{"tcp . 80 : 172.30.2.2 . 80"});
+  auto s = r.StatusJson();
+  CHECK(s["health"] == "degraded");
+  CHECK(s["problems"].size() == 1);
+  CHECK(s["health_reason"] ==
+        "network ipo-shared is refused: it exists with bridge br-0a1b2c3d4e5f, the policy says ipo-shared; subnet "
+        "10.99.0.0/24, the policy says 172.30.1.0/24 and fd00:ac1e:1::/64; no container is connected to it (remove "
+        "the network or change the policy)");
+  // Its bridge is still guarded (it is a Docker bridge like any other).
+  auto bridges = Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "bridges");
+  CHECK(std::find(bridges.begin(), bridges.end(), "\"br-0a1b2c3d4e5f\"") != bridges.end());
+}
+
+TEST_CASE("a refused network is refused for its driver alone; a container put on it by hand is taken off") {
+  Fixture f;
+  f.docker.networks.push_back({"net-impostor", "ipo-shared", "macvlan", "", {"172.30.1.0/24", "fd00:ac1e:1::/64"}, true});
+  f.docker.Run("docker_b");
+  f.docker.Find("docker_b")->endpoints.push_back({"ipo-shared", "net-impostor", "172.30.1.3", ""});
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("test").ok());
+  CHECK(f.docker.Find("docker_b")->endpoints.empty());
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-lan").empty());
+  auto why = r.StatusJson()["problems"][0].get<std::string>();
+  CHECK(why == "network ipo-shared is refused: it exists with driver macvlan, the policy needs bridge; bridge "
+               "(none), the policy says ipo-shared; no container is connected to it (remove the network or change "
+               "the policy)");
+}
+
+TEST_CASE("every bridge network Docker reports is an element of set bridges, and docker0's subnet is kept") {
+  Fixture f;
+  f.docker.networks.push_back({"net-shop", "shop", "bridge", "shopnet0", {"10.50.0.0/24"}, false});
+  f.docker.networks.push_back({"net-ov", "ov", "overlay", "", {"10.60.0.0/24"}, false});
+  f.docker.networks[0].subnets = {"10.200.0.0/16"};  // docker0 with "bip"
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Sync("test").ok());
+  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "bridges") ==
+        std::vector<std::string>{"\"docker0\"", "\"ipo-isolated\"", "\"ipo-shared\"", "\"shopnet0\""});
+  auto saved = f.store.Load();
+  REQUIRE(saved.ok());
+  CHECK(saved->observed.bridges == std::vector<std::string>{"docker0", "ipo-isolated", "ipo-shared", "shopnet0"});
+  CHECK(saved->observed.default_bridge_v4 == "10.200.0.0/16");
+  CHECK(f.nft.kernel.ToString().find("ip daddr 10.200.0.0/16 counter drop") != std::string::npos);
+  // A later network is an element change, no rule change.
+  f.docker.networks.push_back({"net-late", "late", "bridge", "late0", {"10.51.0.0/24"}, false});
+  REQUIRE(r.Sync("event network create late").ok());
+  CHECK(r.StatusJson()["last_apply"]["kind"] == "elements");
 }

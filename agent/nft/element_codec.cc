@@ -15,7 +15,7 @@ uint32_t Pad4(uint32_t n) { return (n + 3) / 4 * 4; }
 
 const char* AlternativeName(const Value& v) {
   static const char* const kNames[] = {"ipv4 address", "ipv6 address", "protocol", "port",
-                                       "interface name"};
+                                       "interface name", "interface name prefix"};
   return kNames[v.index()];
 }
 

@@ -20,6 +20,7 @@ namespace {
 constexpr uint32_t kRegsPerReg128 = 4;   // NFT_REG_SIZE / NFT_REG32_SIZE
 constexpr uint32_t kReg32Count = 16;     // NFT_REG32_00 .. NFT_REG32_15
 constexpr uint32_t kIpsDstNat = 1u << 5;  // IPS_DST_NAT
+constexpr size_t kIfNameSize = 16;        // IFNAMSIZ
 
 // Where a field's value comes from.
 struct FieldSource {
@@ -41,6 +42,7 @@ FieldSource SourceOf(Field f) {
     case Field::kIp6Saddr: return {false, 0, NFT_PAYLOAD_NETWORK_HEADER, 8, 16};
     case Field::kIp6Daddr: return {false, 0, NFT_PAYLOAD_NETWORK_HEADER, 24, 16};
     case Field::kThDport: return {false, 0, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2};
+    case Field::kMetaProtocol: return {true, NFT_META_PROTOCOL, 0, 0, 2};
   }
   return {};
 }
@@ -152,6 +154,16 @@ class RuleWriter {
   }
 
   Status Do(const Cmp& c) {
+    if (const auto* p = std::get_if<IfNamePrefix>(&c.value)) {
+      // As nft for `oifname "br-*"`: the whole name is loaded, the prefix's bytes compared.
+      if (FieldType(c.field) != Type::kIfName || p->prefix.empty() || p->prefix.size() >= kIfNameSize) {
+        return Status::InvalidArgument(ExprToString(c) +
+                                       ": an interface name prefix needs iifname/oifname and 1 to 15 bytes");
+      }
+      Load(c.field, NFT_REG_1);
+      CmpBytes(NFT_REG_1, c.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, Bytes(p->prefix.begin(), p->prefix.end()));
+      return Status::Ok();
+    }
     auto data = EncodeValues({FieldType(c.field)}, {c.value});
     if (!data.ok()) return data.status().WithContext(ExprToString(c));
     Load(c.field, NFT_REG_1);
@@ -289,7 +301,8 @@ Type FieldType(Field f) {
     case Field::kIpDaddr: return Type::kIpv4Addr;
     case Field::kIp6Saddr:
     case Field::kIp6Daddr: return Type::kIpv6Addr;
-    case Field::kThDport: return Type::kInetService;
+    case Field::kThDport:
+    case Field::kMetaProtocol: return Type::kInetService;
   }
   return Type::kInetProto;
 }

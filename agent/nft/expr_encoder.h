@@ -1,7 +1,8 @@
 // ExprEncoder: turns ruleset.h expressions into libnftnl expressions the way nft 1.0.6 does
 // (same registers, lengths and operators, so `nft --debug=netlink` shows identical bytecode).
 //
-//   Cmp           meta/payload load -> cmp eq|neq
+//   Cmp           meta/payload load -> cmp eq|neq; an IfNamePrefix compares only its bytes
+//                 (`oifname "br-*"`: 16-byte load, 3-byte cmp, no NUL)
 //   PrefixMatch   payload load of the prefix's whole bytes [-> bitwise mask] -> cmp
 //   Lookup        each field loaded into the next 4-byte-aligned register -> lookup [inv]
 //   CtState       ct state -> bitwise & mask -> cmp neq 0;  CtStatusDnat likewise with 0x20
@@ -10,7 +11,7 @@
 //   Counter, Verdict (immediate), Masquerade
 //
 // Implicit dependencies (meta nfproto before ip saddr in an inet table, meta l4proto before
-// th dport) are not added here: the compiler emits them as Cmp.
+// th dport, meta protocol before ip daddr in a bridge table) are not added here: the compiler emits them as Cmp.
 //
 // Thread safety: pure functions.
 #pragma once

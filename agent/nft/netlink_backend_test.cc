@@ -147,7 +147,7 @@ std::string Bytecode() {
   std::istringstream in(out);
   std::string line, code;
   std::vector<std::string> elements;
-  static const std::regex kRuleHeader("^((inet|ip|ip6) \\S+ \\S+)( [0-9]+)+$");
+  static const std::regex kRuleHeader("^((inet|ip|ip6|bridge) \\S+ \\S+)( [0-9]+)+$");
   while (std::getline(in, line)) {
     if (line.rfind("table ", 0) == 0) break;  // the listing itself starts here
     if (line.rfind("\telement ", 0) == 0) {
@@ -485,8 +485,9 @@ std::vector<TableRef> AgentTables() {
 }
 
 // The handle and the comment of the first rule of CHAIN whose comment contains WHAT.
-std::pair<std::string, std::string> RuleHandle(const std::string& chain, const std::string& what) {
-  std::istringstream lines(Sh("nft -a list chain inet ipo_netd " + chain));
+std::pair<std::string, std::string> RuleHandle(const std::string& chain, const std::string& what,
+                                               const std::string& table = "inet ipo_netd") {
+  std::istringstream lines(Sh("nft -a list chain " + table + " " + chain));
   std::string line;
   std::smatch m;
   static const std::regex kRule(R"rx(comment "([^"]*)" # handle ([0-9]+))rx");
@@ -537,6 +538,86 @@ TEST_CASE("drift is found on what a rule does, not only on its comment") {
   CHECK(compile::FindDrift(rs, *seen_by_reader).size() == 1);
 
   // The repair (a full replace) puts the real rule back.
+  REQUIRE(b->ReplaceTables(rs, false).ok());
+  kernel = b->ReadTables(AgentTables());
+  REQUIRE(kernel.ok());
+  CHECK(compile::FindDrift(rs, *kernel).empty());
+}
+
+TEST_CASE("an interface name prefix and the bridge table are written as nft writes them") {
+  auto b = FreshBackend();
+  Table filter;
+  filter.family = Family::kInet;
+  filter.name = "ipo_netd";
+  filter.chains = {Chain{"filter-forward", BaseChainSpec{ChainType::kFilter, Hook::kForward, 0, false},
+                         {R("docker bridges", {Cmp{Field::kOifname, false, IfNamePrefix{"br-"}}, Drop()}),
+                          R("not docker bridges", {Cmp{Field::kIifname, true, IfNamePrefix{"br-"}}, Accept()})}}};
+  Table bridge = compile::DefaultBridgeGuard("172.17.0.0/16");
+  Ruleset rs{{filter, bridge}};
+  REQUIRE(b->ReplaceTables(rs, false).ToString() == "OK");
+  std::string ours = Listing();
+  std::string our_code = Bytecode();
+  CHECK_THAT(ours, Catch::Contains("oifname \"br-*\" drop"));
+  CHECK_THAT(ours, Catch::Contains("iifname != \"br-*\" accept"));
+  CHECK_THAT(ours, Catch::Contains("table bridge ipo_netd"));
+  CHECK_THAT(ours, Catch::Contains("ip daddr 172.17.0.0/16 counter packets 0 bytes 0 drop"));
+  // Three bytes, no NUL: "br-" and nothing after it.
+  CHECK_THAT(our_code, Catch::Contains("[ cmp eq reg 1 0x002d7262 ]"));
+  CHECK_THAT(our_code, Catch::Contains("[ meta load protocol => reg 1 ]"));
+
+  Sh("nft flush ruleset");
+  char path[] = "/tmp/ipo-nft-test-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::string script = rs.ToString();
+  REQUIRE(write(fd, script.data(), script.size()) == static_cast<ssize_t>(script.size()));
+  close(fd);
+  int rc = 0;
+  std::string out = Sh(std::string("nft -f ") + path, &rc);
+  unlink(path);
+  INFO(script);
+  REQUIRE(out == "");
+  REQUIRE(rc == 0);
+  CHECK(Listing() == ours);
+  CHECK(Bytecode() == our_code);
+
+  // A prefix is not a set element, nor longer than an interface name.
+  Ruleset bad{{filter}};
+  bad.tables[0].chains[0].rules.push_back(R("too long", {Cmp{Field::kOifname, false, IfNamePrefix{"0123456789abcdef"}}, Drop()}));
+  Status st = b->ReplaceTables(bad, true);
+  CHECK_THAT(st.message(), Catch::Contains("an interface name prefix needs iifname/oifname and 1 to 15 bytes"));
+}
+
+TEST_CASE("drift on the br-* pattern or on the docker0 bridge rule is found on content") {
+  auto b = FreshBackend();
+  auto policy = policy::LoadPolicy(IPO_POLICY_FILE);
+  REQUIRE(policy.ok());
+  compile::Observed seen;
+  seen.bridges = {"br-5c6b2e0f4a1d", "shopnet0"};
+  Ruleset rs = compile::Compile(*policy, seen);
+  REQUIRE(b->ReplaceTables(rs, false).ok());
+  auto kernel = b->ReadTables(AgentTables());
+  REQUIRE(kernel.ok());
+  for (const auto& d : compile::FindDrift(rs, *kernel)) UNSCOPED_INFO(d);
+  CHECK(compile::FindDrift(rs, *kernel).empty());
+  CHECK(kernel->FindTable(Family::kBridge, "ipo_netd") != nullptr);
+
+  // "br-*" becomes "bx-*" under the same comment: every new Docker network would be open.
+  auto [handle, tag] = RuleHandle("filter-forward", "into a network Docker created");
+  Sh("nft replace rule inet ipo_netd filter-forward handle " + handle + " oifname '\"bx-*\"' jump into-bridge comment '\"" +
+     tag + "\"'");
+  // The docker0 guard becomes a counter only.
+  auto [bhandle, btag] = RuleHandle("filter-forward", "default bridge", "bridge ipo_netd");
+  std::string quoted = std::regex_replace(btag, std::regex("'"), "'\\''");  // "Docker's" in a sh '' string
+  Sh("nft replace rule bridge ipo_netd filter-forward handle " + bhandle + " meta protocol ip ip daddr 172.17.0.0/16 counter comment '\"" +
+     quoted + "\"'");
+  kernel = b->ReadTables(AgentTables());
+  REQUIRE(kernel.ok());
+  auto drift = compile::FindDrift(rs, *kernel);
+  REQUIRE(drift.size() == 2);
+  INFO(drift[0]);
+  CHECK(drift[0].find("inet ipo_netd: chain filter-forward: rule 2 is \"" + tag + " [content differs: [ meta load oifname => reg 1  ] [ cmp eq reg 1 0x002d7862  ]") == 0);
+  CHECK(drift[1].find("bridge ipo_netd: chain filter-forward: rule 1 is \"" + btag + " [content differs:") == 0);
   REQUIRE(b->ReplaceTables(rs, false).ok());
   kernel = b->ReadTables(AgentTables());
   REQUIRE(kernel.ok());

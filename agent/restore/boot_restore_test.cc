@@ -126,7 +126,7 @@ TEST_CASE("restore: RunRestore applies once and records the outcome") {
   CHECK(rec["error"] == "");
   CHECK(rec["generation"] == 41);
   CHECK(nft.calls == std::vector<std::string>{"replace"});
-  CHECK(nft.kernel.tables.size() == 3);
+  CHECK(nft.kernel.tables.size() == 4);  // inet, ip and ip6, bridge
 
   REQUIRE(restore::WriteRecord(dir + "/run", rec).ok());
   auto back = restore::ReadRecord(dir + "/run");
@@ -142,7 +142,7 @@ TEST_CASE("restore: a refused ruleset falls back to the baseline; both refused i
   auto rec = restore::RunRestore({IPO_POLICY_FILE, dir + "/state", dir + "/run", ""}, nft);
   CHECK(rec["result"] == "fail-closed");
   CHECK(rec["error"] == "injected failure");
-  CHECK(nft.kernel.tables.size() == 3);
+  CHECK(nft.kernel.tables.size() == 4);  // inet, ip and ip6, bridge
   CHECK(nft.kernel.ToString() == compile::FailClosedBaseline().ToString());
 
   testing::FakeNftBackend dead;

@@ -76,6 +76,8 @@ std::string Serialize(const AgentState& s) {
             {"containers", containers},
             {"proxy_ports", ports},
             {"docker_published", published},
+            {"bridges", s.observed.bridges},
+            {"default_bridge_v4", s.observed.default_bridge_v4},
             {"last_event_nano", s.last_event_nano},
             {"last_event", s.last_event}};
   return std::string(kStateHeader) + "\n" + j.dump(2) + "\n";
@@ -112,6 +114,9 @@ Result<AgentState> Deserialize(const std::string& text, const std::string& sourc
            d.at("host_ip").get<std::string>(), d.at("target").get<std::string>(), d.at("port").get<uint16_t>(),
            d.at("container").get<std::string>()});
     }
+    // Written since issue 12; absent in older files (then only the patterns guard).
+    s.observed.bridges = j.value("bridges", std::vector<std::string>{});
+    s.observed.default_bridge_v4 = j.value("default_bridge_v4", std::string{});
     s.last_event_nano = j.at("last_event_nano").get<int64_t>();
     s.last_event = j.at("last_event").get<std::string>();
     return s;

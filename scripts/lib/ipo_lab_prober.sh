@@ -8,7 +8,9 @@
 #
 #   ipo_lab_prober_start DIR forbidden|allowed [SOURCE...]
 #       Start one loop per matching row (SOURCE: ipo-wan, ipo-lan-deny, ipo-lan-ok, docker_c,
-#       ...; default: every client namespace and container source). Targets (container
+#       ...; default: every client namespace and container source). The rows are the
+#       matrix's (ipo_lab_matrix_rows) plus, when IPO_LAB_PROBER_EXTRA_ROWS names a shell
+#       function, what it prints (same format; a test's own containers). Targets (container
 #       addresses) are re-resolved every ~2 s by a resolver loop while Docker answers, so
 #       the prober keeps aiming at the containers' current addresses across restarts.
 #   ipo_lab_prober_stop DIR     Stop the loops (by pid) and print the counts table.
@@ -67,7 +69,10 @@ _ipo_lab_prober_resolve() {
   IFS= read -r mode <"$dir/mode"
   IFS= read -r sources <"$dir/sources" || true
   curl -sf --max-time 5 --unix-socket "$IPO_LAB_DOCKER_SOCK" http://docker/_ping >/dev/null 2>&1 || return 0
-  mapfile -t rows < <(ipo_lab_matrix_rows 2>/dev/null)
+  mapfile -t rows < <(
+    ipo_lab_matrix_rows 2>/dev/null
+    if [[ -n ${IPO_LAB_PROBER_EXTRA_ROWS:-} ]]; then "$IPO_LAB_PROBER_EXTRA_ROWS" 2>/dev/null || true; fi
+  )
   while IFS= read -r row; do
     IFS='|' read -r from label host port expected <<<"$row"
     [[ -n $host && $host != none ]] || continue

@@ -176,15 +176,19 @@ lab_test_proxied_restart_always() {
   lab_test_converge "docker_b recreated with -p 3316:3316 --restart always" 60
 }
 
-# lab_test_prober_begin NAME: check that the prober registers a success on an allowed path,
-#   then start it on every forbidden path from ipo-wan and ipo-lan-deny in a new PROBE_DIR
+# lab_test_prober_begin NAME [SOURCE...]: check that the prober registers a success on an
+#   allowed path, then start it on every forbidden path from the SOURCEs (default ipo-wan and
+#   ipo-lan-deny; IPO_LAB_PROBER_EXTRA_ROWS adds a test's own rows) in a new PROBE_DIR
 #   (/tmp/ipo-NAME-prober.*). The caller's EXIT trap must stop it (lab_test_finish_prober).
 lab_test_prober_begin() {
-  local paths
+  local name=$1 paths sources
+  shift
+  (($#)) || set -- ipo-wan ipo-lan-deny
+  sources=$*
   lab_test_check "prober counts a success on an allowed path" ipo_lab_prober_selftest
-  PROBE_DIR=$(mktemp -d "/tmp/ipo-$1-prober.XXXXXX")
-  paths=$(ipo_lab_prober_start "$PROBE_DIR" forbidden ipo-wan ipo-lan-deny)
-  ipo_info "prober: $paths forbidden paths from ipo-wan and ipo-lan-deny"
+  PROBE_DIR=$(mktemp -d "/tmp/ipo-$name-prober.XXXXXX")
+  paths=$(ipo_lab_prober_start "$PROBE_DIR" forbidden "$@")
+  ipo_info "prober: $paths forbidden paths from ${sources// /, }"
 }
 
 # lab_test_prober_verdict WHAT MIN_ATTEMPTS: stop the prober of PROBE_DIR, print its counts
