@@ -399,6 +399,8 @@ TEST_CASE("without a flusher the daemon says why and health is degraded") {
   CHECK(r.StatusJson()["health_reason"] == "conntrack flows are not removed when a target loses its owner: "
                                            "conntrack socket: netlink socket(NETLINK_NETFILTER) failed");
   CHECK(r.StatusJson()["conntrack"]["enabled"] == false);
+}
+
 TEST_CASE("a port a host process listens on is neither guarded nor published") {
   auto p = LabPolicy();
   std::vector<hostsock::HostSocket> host = {{6, "::", 22, 0, ""}, {6, "0.0.0.0", 8081, 0, ""}, {17, "0.0.0.0", 5353, 0, ""}};
@@ -508,6 +510,8 @@ TEST_CASE("a host service that starts later on a created container's -p port is 
   REQUIRE(r.Sync("host sockets").ok());
   CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports").empty());
   CHECK_FALSE(r.HostSocketsChanged());
+}
+
 TEST_CASE("a policy network that exists with another bridge and subnet is refused; the rest still applies") {
   Fixture f;
   // Created by someone before the agent: `docker network create --subnet 10.99.0.0/24 ipo-shared`.
