@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# Fault test: a container published with `docker run -p` (docker-proxy binds the host port the
-# moment the container starts, before the agent has processed its events). docker_b (LAN
-# only in the policy) is removed and recreated with -p 3316:3316 while the prober hammers
-# every forbidden path, among them WAN -> host:3316 and lan-deny -> host:3316 (IPv4/IPv6); a
-# TCP connection to docker-proxy counts as a success, even if the backend does not answer.
+# Fault test: a container published with `docker run -p`. docker_b (LAN only in the policy)
+# is removed and recreated with -p 3316:3316 while the prober hammers every forbidden path,
+# among them WAN -> host:3316 and lan-deny -> host:3316 (IPv4/IPv6); a completed TCP
+# handshake counts as a success, even if nothing answers after it.
 #
-# The first recreation publishes a port the agent has never seen: the agent learns it from
-# the create event, and `docker run` starts the container (docker-proxy listening) before the
-# agent has guarded the port (seen in every run, idle or loaded). That window is a known gap
-# (docs/faults.md, "docker run -p 的竞争"): its successes are REPORTED, not asserted. The
-# agent's guarantee is for every later recreation (PUBLISH_ROUNDS, default 5) of a container
-# whose -p ports it has seen (guarded while the container exists and 120 s after removal):
-# 0 forbidden successes from then on, and the matrix afterwards.
+# Docker's userland proxy is ipo-netd-proxy (daemon.json "userland-proxy-path"): it reserves
+# the host port and never listens, and only the agent publishes (for docker_b: the policy's
+# LAN-only publication). So the first recreation, a port the agent has never seen, is
+# asserted like every later one (PUBLISH_ROUNDS, default 5): 0 forbidden successes. Before
+# issue 12 Docker's docker-proxy listened at `docker run`, an event before the agent's guard,
+# and the first publication let 0-8 forbidden connections through (docs/faults.md).
 set -Eeuo pipefail
 # shellcheck source=tests/faults/faults_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
@@ -31,10 +29,10 @@ main() {
   fault_begin
   local i t_ms n
   t_ms=$(date +%s%3N)
+  FAULT_SINCE_MS=$t_ms  # fault_end asserts 0 from here on: the first publication included
   recreate_b "first publication"
   n=$(ipo_lab_prober_since "$FAULT_FORBIDDEN" "$t_ms")
-  printf 'first publication of host port 3316 (never seen by the agent): %d forbidden successes (known gap, not asserted)\n' "$n"
-  FAULT_SINCE_MS=$(date +%s%3N)  # fault_end asserts 0 from here on
+  printf 'first publication of host port 3316 (never seen by the agent): %d forbidden successes\n' "$n"
   for ((i = 1; i <= ROUNDS; i++)); do
     t_ms=$(date +%s%3N)
     recreate_b "round $i"
