@@ -14,8 +14,8 @@
 # Docker's chains and rules are gone, daemon.json says iptables=false and names
 # ipo-netd-proxy as the userland proxy, no docker-proxy is left and nothing listens on the -p
 # ports (Docker 20.10 with live-restore starts no userland proxy for restored containers; a
-# restarted container's ports are reserved by ipo-netd-proxy, which never listens), a Docker
-# restart does not bring any of it back, and the matrix holds (plus the -p host ports closed to WAN and lan-deny; 9999 open from
+# container started afterwards with -p 9998:3316 gets its port reserved by ipo-netd-proxy,
+# which never listens), a Docker restart does not bring any of it back, and the matrix holds (plus the -p host ports closed to WAN and lan-deny; 9999 open from
 # lan-ok, published by the agent).
 # Internal hook modes (used by the migration's --agent-start/--docker-restart):
 #   migrate.sh --hook-agent-start | --hook-docker-reload | --hook-docker-restart
@@ -55,14 +55,6 @@ docker_proxies() {
 listeners_on() {
   local port
   for port in "$@"; do ip netns exec ipo-host ss -Hltn "sport = :$port" 2>/dev/null || true; done
-}
-
-# lab_mark_and_restart_b: `docker restart docker_b` and wait for the agent (its -p ports are
-#   mapped again, now through the userland proxy daemon.json names).
-lab_mark_and_restart_b() {
-  lab_test_mark
-  ipo_lab_docker restart -t 1 docker_b >/dev/null
-  lab_test_converge "docker restart docker_b after the migration" 60
 }
 
 # aim_9999: add forbidden prober paths to host port 9999 from the WAN and lan-deny.
@@ -181,14 +173,21 @@ main() {
   lab_test_check "agent converged after Docker restarted once more" ipo_lab_wait_converged 60
   lab_test_check "Docker's chains did not come back after another restart" test -z "$(docker_chains)"
   lab_test_check "no docker-proxy after another restart" test -z "$(docker_proxies)"
-  lab_mark_and_restart_b
-  lab_test_check "a restarted container's -p ports are reserved by ipo-netd-proxy (3316, 9999)" \
-    bash -c 'for p in 3316 9999; do pgrep -f -- "ipo-netd-proxy -proto tcp .*-host-port $p " >/dev/null || exit 1; done'
-  lab_test_check "nothing listens on them (got: $(listeners_on 3316 9999 | head -n 3))" test -z "$(listeners_on 3316 9999)"
+  # A container started after the migration: its -p port is reserved by ipo-netd-proxy (which
+  # never listens) and published by the agent for the LAN allowlist only (matrix rows below).
+  lab_test_mark
+  ipo_lab_container_run extra 3316 docker_b -p 9998:3316
+  lab_test_converge "docker run -p 9998:3316 after the migration" 60
+  lab_test_check "the new container's -p port is reserved by ipo-netd-proxy (9998)" \
+    bash -c 'pgrep -f -- "ipo-netd-proxy -proto tcp .*-host-port 9998 " >/dev/null'
+  lab_test_check "nothing listens on it (got: $(listeners_on 9998 | head -n 3))" test -z "$(listeners_on 9998)"
   local extra=() fam hw hl
   for fam in 4 6; do
     if [[ $fam == 4 ]]; then hw=$IPO_LAB_HOST_WAN4 hl=$IPO_LAB_HOST_LAN4; else hw=$IPO_LAB_HOST_WAN6 hl=$IPO_LAB_HOST_LAN6; fi
     extra+=("ipo-wan|v$fam host-wan proxy|$hw|3316|closed"
+      "ipo-wan|v$fam host-wan -p new|$hw|9998|closed"
+      "ipo-lan-deny|v$fam host-lan -p new|$hl|9998|closed"
+      "ipo-lan-ok|v$fam host-lan -p new|$hl|9998|docker_b"
       "ipo-wan|v$fam host-wan -p|$hw|9999|closed"
       "ipo-lan-deny|v$fam host-lan -p|$hl|9999|closed"
       "ipo-lan-ok|v$fam host-lan -p|$hl|9999|docker_b")
