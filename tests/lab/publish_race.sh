@@ -8,7 +8,8 @@
 # each port once the agent has published it; the time from `docker run` returning to the
 # first answer is the publication latency (printed: median, p95, max).
 # Before ipo-netd-proxy, Docker's docker-proxy listened on the port at `docker run` and the
-# agent's input guard came an event later: 0-8 forbidden successes per loaded run.
+# agent's input guard came an event later: on main dc495d2 this test (one stream of 200)
+# counted 808 forbidden successes in 18741 attempts, about one per new port and path.
 set -Eeuo pipefail
 # shellcheck source=tests/lab/lab_test_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh"
