@@ -181,3 +181,22 @@ TEST_CASE("entries print as one line") {
   CHECK(conntrack::EntryToString(Dnat("2001:db8::9", "2001:db8::1", 8080, "fd00:ac1e:1::2", 8080)) ==
         "tcp [2001:db8::9]:40000 -> [2001:db8::1]:8080 (reply [fd00:ac1e:1::2]:8080 -> [2001:db8::9]:40000)");
 }
+
+TEST_CASE("a -p binding the agent stops publishing ends its DNATed flows, HostIp-keyed ones too") {
+  auto p = LabPolicy();
+  compile::Observed before = Lab();
+  // A stranger's `-p 9000:80` and `-p 192.168.1.100:9001:80`, published for the LAN allowlist.
+  before.docker_published = {{6, 9000, false, "", "172.17.0.5", 80, "stranger"},
+                             {6, 9001, false, "192.168.1.100", "172.17.0.5", 80, "stranger"}};
+  auto rs_before = compile::Compile(p, before);
+  compile::Observed after = Lab();  // the stranger stopped: neither binding is published now
+  auto lost = LostTargets(before, &rs_before, after, compile::Compile(p, after));
+  CHECK(Whys(lost) == std::vector<std::string>{"publication tcp 9000 -> 172.17.0.5:80 (docker-lan) revoked",
+                                               "publication tcp 9001 -> 172.17.0.5:80 (docker-lan-at) revoked"});
+  REQUIRE(lost.size() == 2);
+  CHECK(Matches(Dnat("192.168.1.5", "192.168.1.100", 9000, "172.17.0.5", 80), lost[0]));
+  CHECK(Matches(Dnat("192.168.1.5", "192.168.1.100", 9001, "172.17.0.5", 80), lost[1]));
+  CHECK_FALSE(Matches(Dnat("192.168.1.5", "192.168.1.100", 9000, "172.17.0.5", 80), lost[1]));
+  // Unchanged bindings keep their flows.
+  CHECK(LostTargets(before, &rs_before, before, rs_before).empty());
+}
