@@ -19,6 +19,8 @@
 #include <map>
 #include <system_error>
 
+#include "common/unique_fd.h"
+
 namespace ipo::hostsock {
 namespace {
 
@@ -31,25 +33,10 @@ std::string AddrText(uint8_t family, const uint32_t* words) {
   return buf.data();
 }
 
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 Status Dump(uint8_t family, uint8_t proto, std::vector<HostSocket>& out) {
   std::string what = std::string("sock_diag dump of ") + (proto == IPPROTO_TCP ? "tcp" : "udp") +
                      (family == AF_INET ? "4" : "6");
-  Fd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
   if (fd.get() < 0) return Status::Unavailable(what + ": socket: " + std::strerror(errno));
   struct {
     nlmsghdr nlh;

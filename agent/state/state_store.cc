@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/json_limits.h"
+#include "common/unique_fd.h"
 
 namespace ipo::state {
 namespace {
@@ -18,26 +19,6 @@ namespace {
 using nlohmann::json;
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 Status WriteAll(int fd, const std::string& data, const std::string& path) {
   size_t done = 0;
@@ -138,7 +119,7 @@ Result<AgentState> StateStore::Load() const {
 Status StateStore::Save(const AgentState& s) const {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return Status::Internal(Errno("mkdir " + dir_));
   std::string tmp = path_ + ".tmp";
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) return Status::Internal(Errno("open " + tmp));
   Status st = WriteAll(fd.get(), Serialize(s), tmp);
   if (st.ok() && ::fsync(fd.get()) != 0) st = Status::Internal(Errno("fsync " + tmp));
@@ -148,7 +129,7 @@ Status StateStore::Save(const AgentState& s) const {
     ::unlink(tmp.c_str());
     return st;
   }
-  Fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) ::fsync(dir.get());
   return Status::Ok();
 }

@@ -26,6 +26,7 @@ targets=(
   "event_decoder_fuzz agent/docker/event_decoder_fuzz 65536"
   "object_codec_fuzz agent/docker/object_codec_fuzz 65536"
   "nginx_spec_fuzz agent/render/nginx_spec_fuzz 65536"
+  "sock_diag_fuzz agent/hostsock/sock_diag_fuzz 65536"
 )
 
 # stat LOG KEY: the value of libFuzzer's final "stat::KEY:" line ("-" when there is none).

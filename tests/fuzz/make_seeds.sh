@@ -4,8 +4,10 @@
 # Rewrites the seed corpus tests/fuzz/corpus/<target>/ from the repository's own inputs
 # (rules/policy.json, agent/docker/testdata, rules/nginx/ipo.com.json), small hand-made
 # variants, and edge cases: deep nesting, very long strings and numbers, non-JSON and
-# binary bytes. Each edge case is sized to fit the target's -max_len in fuzz.sh, so that
-# libFuzzer does not cut it. Crash inputs that were fixed (regress-*) are kept as they are.
+# binary bytes; and binary sock_diag dumps. Each edge case is sized to fit the target's
+# -max_len in fuzz.sh, so that libFuzzer does not cut it. Inputs named regress-* (crashes
+# that were fixed, and hand-made seeds nothing here generates, such as a Docker
+# hostconfig.json) are kept as they are.
 set -Eeuo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -122,6 +124,34 @@ seed_nginx() {
   edge_cases nginx_spec_fuzz 65536
 }
 
+# seed_sock_diag: binary sock_diag dumps (first byte: 0 tcp, 1 udp, then the recv() bytes):
+# one IPv4 and one IPv6 listener then NLMSG_DONE, a truncated message, an NLMSG_ERROR.
+seed_sock_diag() {
+  local dir=$corpus/sock_diag_fuzz
+  fresh sock_diag_fuzz
+  python3 - "$dir" <<'PY'
+import socket, struct, sys
+d = sys.argv[1]
+def diag(family, state, addr, port, inode):
+    # struct inet_diag_msg: family, state, timer, retrans; sockid (sport, dport big endian,
+    # src[16], dst[16], if, cookie[2]); expires, rqueue, wqueue, uid, inode
+    src = socket.inet_pton(family, addr).ljust(16, b"\0")
+    sockid = struct.pack("!HH", port, 0) + src + bytes(16) + struct.pack("=III", 0, 0, 0)
+    body = struct.pack("=BBBB", family, state, 0, 0) + sockid + struct.pack("=IIIII", 0, 0, 0, 0, inode)
+    return struct.pack("=IHHII", 16 + len(body), 20, 2, 1, 0) + body
+done = struct.pack("=IHHII", 20, 3, 2, 1, 0) + struct.pack("=i", 0)
+err = struct.pack("=IHHII", 36, 2, 0, 1, 0) + struct.pack("=i", -1) + bytes(16)
+seeds = {
+    "tcp-listeners": b"\0" + diag(socket.AF_INET, 10, "0.0.0.0", 22, 7) + diag(socket.AF_INET6, 10, "::", 22, 8) + done,
+    "udp-bound": b"\1" + diag(socket.AF_INET, 7, "192.168.1.100", 5353, 9) + done,
+    "truncated": b"\0" + diag(socket.AF_INET, 10, "0.0.0.0", 22, 7)[:30],
+    "error": b"\0" + err,
+}
+for name, data in seeds.items():
+    open(f"{d}/{name}", "wb").write(data)
+PY
+}
+
 main() {
   if [[ ${1:-} == --help || ${1:-} == -h ]]; then
     sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -132,6 +162,7 @@ main() {
   seed_events
   seed_objects
   seed_nginx
+  seed_sock_diag
   du -sh "$corpus"/*
 }
 

@@ -21,9 +21,8 @@ PROBE_DIR=
 HOLD_PID=
 HOLD_LOG=
 HOLD_BIN=
-POLICY_DIR=$(mktemp -d /tmp/ipo-conntrack-policy.XXXXXX)
-export IPO_LAB_POLICY=$POLICY_DIR/policy.json
-cp "$IPO_SRC/rules/policy.json" "$IPO_LAB_POLICY"
+POLICY_DIR=
+lab_test_policy_copy conntrack
 
 # conntrack_finish: EXIT trap: stop the holding client (by pid), then the prober and the lab.
 conntrack_finish() {

@@ -26,6 +26,15 @@ LAB_TEST_FAILED=()
 LAB_TEST_ROOT_BEFORE=
 LAB_TEST_T0=$SECONDS
 
+# lab_test_policy_copy NAME: a private copy of rules/policy.json for a test that rewrites the
+#   lab's policy: sets POLICY_DIR (the test removes it in its EXIT trap) and exports
+#   IPO_LAB_POLICY, which the lab reads. Call it at the top level of the test.
+lab_test_policy_copy() {
+  POLICY_DIR=$(mktemp -d "/tmp/ipo-$1-policy.XXXXXX")
+  export IPO_LAB_POLICY=$POLICY_DIR/policy.json
+  cp "$IPO_SRC/rules/policy.json" "$IPO_LAB_POLICY"
+}
+
 # lab_test_fail WHAT: record a failed check (the test goes on, and fails at the end).
 lab_test_fail() {
   ipo_warn "FAIL: $*"

@@ -18,10 +18,9 @@ set -Eeuo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh"
 
 PROBE_DIR=
-POLICY_DIR=$(mktemp -d /tmp/ipo-bad-policy.XXXXXX)
-# The lab reads its policy from here (a copy): the broken ones are written over it.
-export IPO_LAB_POLICY=$POLICY_DIR/policy.json
-cp "$IPO_SRC/rules/policy.json" "$IPO_LAB_POLICY"
+POLICY_DIR=
+# The lab reads its policy from a copy: the broken ones are written over it.
+lab_test_policy_copy bad
 
 finish() {
   local rc=$?
