@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <system_error>
 
@@ -82,7 +83,9 @@ Result<bool> DecodeSockDiag(const uint8_t* data, size_t len, uint8_t proto, std:
       nlmsgerr e{};
       if (h.nlmsg_len < NLMSG_LENGTH(sizeof(e))) return Status::InvalidArgument("truncated netlink error");
       std::memcpy(&e, data + off + NLMSG_HDRLEN, sizeof(e));
-      return Status::Unavailable(std::string("kernel error: ") + std::strerror(-e.error));
+      // The kernel sends -errno; INT_MIN (hostile or corrupt bytes) has no positive twin.
+      const int err = e.error < 0 && e.error != std::numeric_limits<int>::min() ? -e.error : EPROTO;
+      return Status::Unavailable(std::string("kernel error: ") + std::strerror(err));
     }
     if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY) {
       if (h.nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <limits>
 
 namespace ipo::hostsock {
 namespace {
@@ -88,6 +89,13 @@ TEST_CASE("errors and truncation are reported") {
   auto r = DecodeSockDiag(err.data(), err.size(), 6, out);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message() == "kernel error: Operation not permitted");
+
+  // Found by sock_diag_fuzz: an error of INT_MIN was negated (undefined behaviour).
+  e.error = std::numeric_limits<int>::min();
+  std::memcpy(err.data() + NLMSG_HDRLEN, &e, sizeof(e));
+  auto odd = DecodeSockDiag(err.data(), err.size(), 6, out);
+  REQUIRE_FALSE(odd.ok());
+  CHECK(odd.status().message() == "kernel error: Protocol error");
 }
 
 TEST_CASE("the kernel's dump shows a listener of this process, not a bound-only socket") {
