@@ -161,6 +161,25 @@ std::string Bytecode() {
   return code;
 }
 
+// Flushes the namespace's ruleset and loads `rs` with nft itself (`nft -f` of
+// Ruleset::ToString()): nft must accept it silently and list exactly `listing`.
+void ExpectNftLoadsSame(const Ruleset& rs, const std::string& listing) {
+  Sh("nft flush ruleset");
+  char path[] = "/tmp/ipo-nft-test-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::string script = rs.ToString();
+  REQUIRE(write(fd, script.data(), script.size()) == static_cast<ssize_t>(script.size()));
+  close(fd);
+  int rc = 0;
+  std::string out = Sh(std::string("nft -f ") + path, &rc);
+  unlink(path);
+  INFO(script);
+  REQUIRE(out.empty());
+  REQUIRE(rc == 0);
+  CHECK(Listing() == listing);
+}
+
 // ---- tests -----------------------------------------------------------------------------
 
 TEST_CASE("ReplaceTables writes what nft writes for the same ruleset text") {
@@ -196,20 +215,7 @@ TEST_CASE("ReplaceTables writes what nft writes for the same ruleset text") {
   CHECK_THAT(ours, Catch::Contains("jump published"));
 
   // The whole listing equals the one nft produces from Ruleset::ToString() itself.
-  Sh("nft flush ruleset");
-  char path[] = "/tmp/ipo-nft-test-XXXXXX";
-  int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  std::string script = rs.ToString();
-  REQUIRE(write(fd, script.data(), script.size()) == static_cast<ssize_t>(script.size()));
-  close(fd);
-  int rc = 0;
-  std::string out = Sh(std::string("nft -f ") + path, &rc);
-  unlink(path);
-  INFO(script);
-  REQUIRE(out == "");
-  REQUIRE(rc == 0);
-  CHECK(Listing() == ours);
+  ExpectNftLoadsSame(rs, ours);
   // And the kernel holds the very same bytecode and element bytes: same registers, lengths,
   // masks, flags and nft's leading interval end element.
   CHECK(Bytecode() == our_code);
@@ -565,20 +571,7 @@ TEST_CASE("an interface name prefix and the bridge table are written as nft writ
   CHECK_THAT(our_code, Catch::Contains("[ cmp eq reg 1 0x002d7262 ]"));
   CHECK_THAT(our_code, Catch::Contains("[ meta load protocol => reg 1 ]"));
 
-  Sh("nft flush ruleset");
-  char path[] = "/tmp/ipo-nft-test-XXXXXX";
-  int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  std::string script = rs.ToString();
-  REQUIRE(write(fd, script.data(), script.size()) == static_cast<ssize_t>(script.size()));
-  close(fd);
-  int rc = 0;
-  std::string out = Sh(std::string("nft -f ") + path, &rc);
-  unlink(path);
-  INFO(script);
-  REQUIRE(out == "");
-  REQUIRE(rc == 0);
-  CHECK(Listing() == ours);
+  ExpectNftLoadsSame(rs, ours);
   CHECK(Bytecode() == our_code);
 
   // A prefix is not a set element, nor longer than an interface name.
