@@ -30,7 +30,7 @@ void RegisterRestoreCommand(CLI::App& app) {
     const std::string root = docker_root->empty() ? docker::DockerDataRoot(*daemon_json) : *docker_root;
     if (*dry_run) {
       std::vector<std::string> problems;
-      std::vector<compile::ProxyPort> ports = restore::DockerPorts(root, &problems);
+      std::vector<model::ProxyPort> ports = restore::DockerPorts(root, &problems);
       for (const std::string& p : problems) std::cerr << "warning: " << p << "\n";
       restore::Decision d = restore::DecideRestore(policy::LoadPolicy(paths->policy), store.Load(), store.path(), ports);
       std::cout << "# ipo-netctl restore --dry-run: would load the " << restore::OutcomeName(d.outcome)

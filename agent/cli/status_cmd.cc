@@ -17,8 +17,8 @@ namespace {
 
 using nlohmann::json;
 
-compile::Observed ObservedFromJson(const json& j) {
-  compile::Observed o;
+model::Observed ObservedFromJson(const json& j) {
+  model::Observed o;
   for (const auto& c : j.value("containers", json::array()))
     o.containers.push_back({c.value("name", ""), c.value("id", ""), c.value("running", false), c.value("ipv4", ""),
                             c.value("ipv6", "")});
@@ -85,7 +85,7 @@ json CollectStatus(const StatusPaths& paths, int& exit_code) {
   }
   json agent;
   auto reply = AskAgent(paths.run_dir, via);
-  compile::Observed observed;
+  model::Observed observed;
   if (reply.ok()) {
     agent = json::parse(*reply, nullptr, false);
     observed = ObservedFromJson(agent.value("observed", json::object()));
@@ -284,7 +284,7 @@ void RegisterStatusCommands(CLI::App& app) {
     }
     state::StateStore store(paths->state_dir);
     auto saved = store.Load();
-    nft::Ruleset rs = compile::Compile(*policy, saved.ok() ? saved->observed : compile::Observed{});
+    nft::Ruleset rs = compile::Compile(*policy, saved.ok() ? saved->observed : model::Observed{});
     std::cout << rs.ToString();
     if (*kernel) {
       auto nl = nft::NetlinkBackend::Create();

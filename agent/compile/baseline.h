@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "compile/compiler.h"
-#include "compile/ruleset.h"
+#include "ruleset/ruleset.h"
 
 namespace ipo::compile {
 

@@ -279,17 +279,6 @@ Table NatTable(const policy::Policy& policy, const Observed& observed, bool v6) 
 
 }  // namespace
 
-ProxyPort ProxyPortFor(const std::string& proto, uint16_t host_port) {
-  uint8_t p = proto == "udp" ? 17 : proto == "sctp" ? 132 : 6;
-  return ProxyPort{p, host_port};
-}
-
-void MergeProxyPorts(std::vector<ProxyPort>& ports, const std::vector<ProxyPort>& more) {
-  ports.insert(ports.end(), more.begin(), more.end());
-  std::sort(ports.begin(), ports.end());
-  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
-}
-
 ProxyGuard MakeProxyGuard(const std::vector<ProxyPort>& ports, std::vector<nft::Rule> allow,
                           const std::string& drop_comment) {
   ProxyGuard g{Set{"proxy-ports", {Type::kInetProto, Type::kInetService}, {}, false, {},

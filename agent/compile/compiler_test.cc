@@ -6,7 +6,7 @@
 #include <sstream>
 
 using ipo::compile::Compile;
-using ipo::compile::Observed;
+using ipo::model::Observed;
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "compile/ruleset.h"
+#include "ruleset/ruleset.h"
 
 namespace ipo::compile {
 

@@ -19,7 +19,7 @@ nft::Ruleset AsReadBack(nft::Ruleset rs) {
 nft::Ruleset Sample() {
   auto p = policy::LoadPolicy(IPO_TESTDATA "/../../../rules/policy.json");
   REQUIRE(p.ok());
-  compile::Observed o;
+  model::Observed o;
   o.containers = {{"docker_a", "a", true, "172.30.1.2", ""}};
   return compile::Compile(*p, o);
 }

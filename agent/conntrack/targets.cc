@@ -42,11 +42,11 @@ std::set<Publication> Publications(const nft::Ruleset& rs) {
   return out;
 }
 
-std::string Who(const compile::ObservedContainer& c) { return c.name + " (id " + c.id.substr(0, 12) + ")"; }
+std::string Who(const model::ObservedContainer& c) { return c.name + " (id " + c.id.substr(0, 12) + ")"; }
 
 // Why `addr` of `c` (running before) has no owner now.
-std::string WhyLost(const compile::ObservedContainer& c, const std::string& addr, bool v6,
-                    const compile::Observed& after) {
+std::string WhyLost(const model::ObservedContainer& c, const std::string& addr, bool v6,
+                    const model::Observed& after) {
   std::string head = addr + " no longer belongs to " + Who(c) + ": ";
   for (const auto& o : after.containers) {
     if (o.id != c.id && o.running && CanonicalAddress(v6 ? o.ipv6 : o.ipv4) == addr)
@@ -72,8 +72,8 @@ std::string CanonicalAddress(const std::string& text) {
   return "";
 }
 
-std::vector<Target> LostTargets(const compile::Observed& before, const nft::Ruleset* before_rules,
-                                const compile::Observed& after, const nft::Ruleset& after_rules) {
+std::vector<Target> LostTargets(const model::Observed& before, const nft::Ruleset* before_rules,
+                                const model::Observed& after, const nft::Ruleset& after_rules) {
   std::vector<Target> out;
   std::set<std::string> lost_addrs;
   for (const auto& c : before.containers) {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "compile/compiler.h"
-#include "compile/ruleset.h"
+#include "ruleset/ruleset.h"
 
 namespace ipo::conntrack {
 
@@ -60,8 +60,8 @@ std::string CanonicalAddress(const std::string& text);
 // revoked then). A container that keeps its id, its running state and its address keeps
 // its flows, whatever else changes. Sorted by kind, address, port; no duplicates; a
 // publication whose address is itself a lost address is not listed twice.
-std::vector<Target> LostTargets(const compile::Observed& before, const nft::Ruleset* before_rules,
-                                const compile::Observed& after, const nft::Ruleset& after_rules);
+std::vector<Target> LostTargets(const model::Observed& before, const nft::Ruleset* before_rules,
+                                const model::Observed& after, const nft::Ruleset& after_rules);
 
 // Whether flow `e` belongs to target `t`:
 //   kAddress: the address is the original source (the container's own outgoing flows), the

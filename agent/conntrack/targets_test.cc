@@ -16,15 +16,15 @@ policy::Policy LabPolicy() {
   return *p;
 }
 
-compile::Observed Lab() {
-  compile::Observed o;
+model::Observed Lab() {
+  model::Observed o;
   o.containers = {{"docker_a", "a1aaaaaaaaaaaaaa", true, "172.30.1.2", "fd00:ac1e:1::2"},
                   {"docker_b", "b1bbbbbbbbbbbbbb", true, "172.30.1.3", "fd00:ac1e:1::3"},
                   {"docker_c", "c1cccccccccccccc", true, "172.30.2.2", "fd00:ac1e:2::2"}};
   return o;
 }
 
-compile::ObservedContainer* Find(compile::Observed& o, const std::string& name) {
+model::ObservedContainer* Find(model::Observed& o, const std::string& name) {
   for (auto& c : o.containers)
     if (c.name == name) return &c;
   return nullptr;
@@ -57,7 +57,7 @@ TEST_CASE("nothing changed: nothing is flushed") {
 
 TEST_CASE("a container recreated under the same name loses its old flows, the unchanged ones keep theirs") {
   auto p = LabPolicy();
-  compile::Observed before = Lab(), after = Lab();
+  model::Observed before = Lab(), after = Lab();
   Find(after, "docker_a")->id = "a2aaaaaaaaaaaaaa";  // docker rm -f + docker run, same address
   auto lost = LostTargets(before, nullptr, after, compile::Compile(p, after));
   CHECK(Whys(lost) == std::vector<std::string>{
@@ -77,7 +77,7 @@ TEST_CASE("a container recreated under the same name loses its old flows, the un
 }
 
 TEST_CASE("a renamed container that keeps its id and address keeps its flows") {
-  compile::Observed before = Lab(), after = Lab();
+  model::Observed before = Lab(), after = Lab();
   Find(after, "docker_b")->name = "docker_b_renamed";
   auto p = LabPolicy();
   // docker_b's publication goes (the policy does not name the new name): only that.
@@ -89,7 +89,7 @@ TEST_CASE("a renamed container that keeps its id and address keeps its flows") {
 
 TEST_CASE("address reuse: the address of a stopped container taken by another loses its flows") {
   auto p = LabPolicy();
-  compile::Observed before = Lab(), after = Lab();
+  model::Observed before = Lab(), after = Lab();
   auto* a = Find(after, "docker_a");
   a->running = false;
   a->ipv4.clear();
@@ -115,7 +115,7 @@ TEST_CASE("address reuse: the address of a stopped container taken by another lo
 }
 
 TEST_CASE("a stopped container loses its flows; one that merely left its network too") {
-  compile::Observed before = Lab(), after = Lab();
+  model::Observed before = Lab(), after = Lab();
   Find(after, "docker_c")->running = false;
   Find(after, "docker_a")->ipv6.clear();
   auto p = LabPolicy();
@@ -127,7 +127,7 @@ TEST_CASE("a stopped container loses its flows; one that merely left its network
 }
 
 TEST_CASE("a removed container loses its flows") {
-  compile::Observed before = Lab(), after = Lab();
+  model::Observed before = Lab(), after = Lab();
   after.containers.erase(after.containers.begin());  // docker_a
   auto p = LabPolicy();
   auto lost = LostTargets(before, nullptr, after, compile::Compile(p, after));
@@ -169,7 +169,7 @@ TEST_CASE("a publication moved from everyone to the LAN ends the flows made unde
 }
 
 TEST_CASE("addresses are compared in canonical form") {
-  compile::Observed before = Lab(), after = Lab();
+  model::Observed before = Lab(), after = Lab();
   Find(after, "docker_a")->ipv6 = "fd00:ac1e:1:0:0:0:0:2";
   auto p = LabPolicy();
   CHECK(LostTargets(before, nullptr, after, compile::Compile(p, after)).empty());
@@ -184,12 +184,12 @@ TEST_CASE("entries print as one line") {
 
 TEST_CASE("a -p binding the agent stops publishing ends its DNATed flows, HostIp-keyed ones too") {
   auto p = LabPolicy();
-  compile::Observed before = Lab();
+  model::Observed before = Lab();
   // A stranger's `-p 9000:80` and `-p 192.168.1.100:9001:80`, published for the LAN allowlist.
   before.docker_published = {{6, 9000, false, "", "172.17.0.5", 80, "stranger"},
                              {6, 9001, false, "192.168.1.100", "172.17.0.5", 80, "stranger"}};
   auto rs_before = compile::Compile(p, before);
-  compile::Observed after = Lab();  // the stranger stopped: neither binding is published now
+  model::Observed after = Lab();  // the stranger stopped: neither binding is published now
   auto lost = LostTargets(before, &rs_before, after, compile::Compile(p, after));
   CHECK(Whys(lost) == std::vector<std::string>{"publication tcp 9000 -> 172.17.0.5:80 (docker-lan) revoked",
                                                "publication tcp 9001 -> 172.17.0.5:80 (docker-lan-at) revoked"});

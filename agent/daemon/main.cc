@@ -116,7 +116,7 @@ int Run(const Options& opt) {
   ipo::state::StateStore store(opt.state_dir);
   if (opt.check) {
     auto saved = store.Load();
-    ipo::compile::Observed observed = saved.ok() ? saved->observed : ipo::compile::Observed{};
+    ipo::model::Observed observed = saved.ok() ? saved->observed : ipo::model::Observed{};
     ipo::nft::Ruleset rs = ipo::compile::Compile(*policy, observed);
     ipo::Status st = (*nft)->ReplaceTables(rs, /*check_only=*/true);
     std::fputs(rs.ToString().c_str(), stdout);

@@ -93,19 +93,19 @@ std::string ProtoName(uint8_t proto) { return proto == 17 ? "udp" : proto == 132
 // The host ports held by host processes: sockets no running container's binding explains.
 // A binding on a wildcard explains a wildcard socket of either family (docker-proxy binds
 // tcp4 or tcp6 as Docker asks); a specific address only the same address.
-std::set<compile::ProxyPort> HostHeld(const std::vector<docker::ContainerInfo>& containers,
+std::set<model::ProxyPort> HostHeld(const std::vector<docker::ContainerInfo>& containers,
                                       const std::vector<hostsock::HostSocket>& sockets) {
-  std::set<compile::ProxyPort> held;
+  std::set<model::ProxyPort> held;
   for (const hostsock::HostSocket& s : sockets) {
     bool explained = s.owner == hostsock::kDockerProxyComm;  // Docker's own proxy, before migration
     for (const docker::ContainerInfo& c : containers) {
       if (!c.running) continue;
       for (const docker::PortBinding& b : c.ports) {
-        if (b.host_port != s.port || compile::ProxyPortFor(b.proto, b.host_port).proto != s.proto) continue;
+        if (b.host_port != s.port || model::ProxyPortFor(b.proto, b.host_port).proto != s.proto) continue;
         if (IsWildcard(b.host_ip) ? IsWildcard(s.addr) : b.host_ip == s.addr) explained = true;
       }
     }
-    if (!explained) held.insert(compile::ProxyPort{s.proto, s.port});
+    if (!explained) held.insert(model::ProxyPort{s.proto, s.port});
   }
   return held;
 }
@@ -124,10 +124,10 @@ std::string TargetOf(const docker::ContainerInfo& c, const policy::Container* pc
 
 }  // namespace
 
-compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
+model::Observed Observe(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
                           const std::vector<docker::ContainerInfo>& containers,
                           const std::vector<hostsock::HostSocket>& host_sockets, std::vector<std::string>* conflicts) {
-  compile::Observed o;
+  model::Observed o;
   std::set<std::string> bridges;
   for (const docker::NetworkInfo& n : networks) {
     if (n.driver != "bridge" || n.bridge_name.empty()) continue;
@@ -139,12 +139,12 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
   }
   o.bridges.assign(bridges.begin(), bridges.end());
   std::map<std::string, std::string> refused = RefusedNetworks(policy, networks);
-  std::set<compile::ProxyPort> ports;
+  std::set<model::ProxyPort> ports;
   std::set<std::string> why;
-  const std::set<compile::ProxyPort> held = HostHeld(containers, host_sockets);
-  std::set<compile::ProxyPort> by_policy;
+  const std::set<model::ProxyPort> held = HostHeld(containers, host_sockets);
+  std::set<model::ProxyPort> by_policy;
   for (const policy::Container& pc : policy.containers)
-    for (const policy::Publish& p : pc.publish) by_policy.insert(compile::ProxyPort{p.proto, p.host_port});
+    for (const policy::Publish& p : pc.publish) by_policy.insert(model::ProxyPort{p.proto, p.host_port});
   for (const docker::ContainerInfo& c : containers) {
     // docker-proxy ports stay guarded for as long as the container EXISTS: they are known
     // from `create` (before docker-proxy listens at `start`) and kept while it is stopped,
@@ -153,7 +153,7 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
     for (const auto* list : {&c.ports, &c.configured_ports}) {
       for (const docker::PortBinding& b : *list) {
         if (b.host_port == 0) continue;
-        compile::ProxyPort pp = compile::ProxyPortFor(b.proto, b.host_port);
+        model::ProxyPort pp = model::ProxyPortFor(b.proto, b.host_port);
         if (held.count(pp)) {
           why.insert("container " + c.name + ": -p " + std::to_string(b.host_port) + "/" + ProtoName(pp.proto) +
                      ": a host process listens on host port " + std::to_string(b.host_port) +
@@ -167,7 +167,7 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
     if (c.running && policy.docker_publish == policy::DockerPublish::kLan) {
       for (const docker::PortBinding& b : c.ports) {
         if (b.host_port == 0) continue;
-        compile::ProxyPort pp = compile::ProxyPortFor(b.proto, b.host_port);
+        model::ProxyPort pp = model::ProxyPortFor(b.proto, b.host_port);
         if (held.count(pp)) continue;  // reported above
         if (by_policy.count(pp)) {
           why.insert("container " + c.name + ": -p " + std::to_string(b.host_port) + "/" + ProtoName(pp.proto) +
@@ -179,12 +179,12 @@ compile::Observed Observe(const policy::Policy& policy, const std::vector<docker
         std::string target = TargetOf(c, pc, v6);
         if (target.empty()) continue;  // not on a network (yet), or no address of the family
         if (pc && refused.count(pc->network)) continue;  // never publish into a refused network
-        o.docker_published.push_back(compile::DockerPublication{
+        o.docker_published.push_back(model::DockerPublication{
             pp.proto, b.host_port, v6, IsWildcard(b.host_ip) ? "" : b.host_ip, target, b.container_port, c.name});
       }
     }
     if (!pc) continue;
-    compile::ObservedContainer oc{c.name, c.id, c.running, "", ""};
+    model::ObservedContainer oc{c.name, c.id, c.running, "", ""};
     for (const docker::Endpoint& e : c.endpoints) {
       if (e.network == pc->network && !refused.count(pc->network)) {
         oc.ipv4 = e.ipv4;

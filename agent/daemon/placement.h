@@ -50,7 +50,7 @@ PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<dock
 // network (none on a refused one), the bridge of every bridge-driver network and docker0's
 // subnet, the docker-proxy host ports of every existing container (running or not), and the
 // `-p` bindings of running containers that the agent publishes itself for the LAN allowlist
-// (none with policy "docker_publish": "none"; compile::DockerPublication; target: the policy network's address for a policy container,
+// (none with policy "docker_publish": "none"; model::DockerPublication; target: the policy network's address for a policy container,
 // else the first endpoint with an address of the binding's family).
 // A port a HOST process holds (`host_sockets`: a TCP listener or unconnected UDP socket that
 // is not Docker's own docker-proxy and not explained by a running container's binding on the
@@ -59,7 +59,7 @@ PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<dock
 // operator out. A binding the policy's own publications also claim (same proto and host port)
 // is not published: the policy wins. Both are appended to `conflicts` (one sentence each,
 // naming container and port) when it is given.
-compile::Observed Observe(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
+model::Observed Observe(const policy::Policy& policy, const std::vector<docker::NetworkInfo>& networks,
                           const std::vector<docker::ContainerInfo>& containers,
                           const std::vector<hostsock::HostSocket>& host_sockets = {},
                           std::vector<std::string>* conflicts = nullptr);

@@ -34,7 +34,7 @@ Reconciler::Reconciler(policy::Policy policy, docker::DockerApi& docker, nft::Nf
   Publish();
 }
 
-Status Reconciler::Restore(const std::vector<compile::ProxyPort>& docker_ports) {
+Status Reconciler::Restore(const std::vector<model::ProxyPort>& docker_ports) {
   auto saved = store_.Load();
   if (saved.ok()) {
     state_ = *saved;
@@ -46,8 +46,8 @@ Status Reconciler::Restore(const std::vector<compile::ProxyPort>& docker_ports) 
     spdlog::warn("ignoring unreadable state: {}", saved.status().message());
   }
   state_.policy_path = policy_.source;
-  compile::Observed observed = state_.observed;
-  compile::MergeProxyPorts(observed.proxy_ports, docker_ports);
+  model::Observed observed = state_.observed;
+  model::MergeProxyPorts(observed.proxy_ports, docker_ports);
   // Docker's files list the ports of every container, also of one that was only created with
   // a port a host service holds (`docker create -p 22:22`): guarding those would lock the
   // operator out until the first sync, or for as long as Docker is down. Any listener there
@@ -55,7 +55,7 @@ Status Reconciler::Restore(const std::vector<compile::ProxyPort>& docker_ports) 
   if (host_socket_source_) {
     ReadHostSockets();
     hostsock::FillOwners(host_sockets_);
-    std::erase_if(observed.proxy_ports, [&](const compile::ProxyPort& p) {
+    std::erase_if(observed.proxy_ports, [&](const model::ProxyPort& p) {
       for (const hostsock::HostSocket& s : host_sockets_) {
         if (s.proto == p.proto && s.port == p.port && s.owner != hostsock::kDockerProxyComm) {
           spdlog::warn("restore: host port {}/{} is held by {} (not a container's): not guarded", p.port,
@@ -81,7 +81,7 @@ Status Reconciler::Place() {
   // -p` starts docker-proxy milliseconds after `create`, and the ports are known from then.
   // The -p bindings of containers that need no move are published here too.
   if (applied_) {
-    compile::Observed now = Observe(policy_, *networks, *containers, host_sockets_);
+    model::Observed now = Observe(policy_, *networks, *containers, host_sockets_);
     KeepReleasedPorts(now);
     if (now.proxy_ports != state_.observed.proxy_ports || now.docker_published != state_.observed.docker_published ||
         now.bridges != state_.observed.bridges) {
@@ -143,14 +143,14 @@ bool Reconciler::HostSocketsChanged() {
   if (!host_socket_source_) return false;
   auto now = host_socket_source_();
   if (!now.ok()) return false;
-  std::set<compile::ProxyPort> bound;
+  std::set<model::ProxyPort> bound;
   for (const docker::ContainerInfo& c : containers_)
     for (const auto* list : {&c.ports, &c.configured_ports})
-      for (const docker::PortBinding& b : *list) bound.insert(compile::ProxyPortFor(b.proto, b.host_port));
+      for (const docker::PortBinding& b : *list) bound.insert(model::ProxyPortFor(b.proto, b.host_port));
   auto relevant = [&](const std::vector<hostsock::HostSocket>& sockets) {
     std::vector<hostsock::HostSocket> out;
     for (const hostsock::HostSocket& s : sockets)
-      if (bound.count(compile::ProxyPort{s.proto, s.port})) out.push_back(s);
+      if (bound.count(model::ProxyPort{s.proto, s.port})) out.push_back(s);
     return out;
   };
   return relevant(*now) != relevant(host_sockets_);
@@ -161,15 +161,15 @@ void Reconciler::NoteProblem(const std::string& problem) {
   problems_.push_back(problem);
 }
 
-void Reconciler::KeepReleasedPorts(compile::Observed& o) {
+void Reconciler::KeepReleasedPorts(model::Observed& o) {
   constexpr auto kPortGrace = std::chrono::seconds(120);
   auto now = Clock::now();
   auto& ports = o.proxy_ports;
-  for (const compile::ProxyPort& p : state_.observed.proxy_ports)
+  for (const model::ProxyPort& p : state_.observed.proxy_ports)
     if (std::find(ports.begin(), ports.end(), p) == ports.end()) released_ports_.emplace(p, now);
   // A released port a host process now holds is the host's: never kept guarded.
-  for (const hostsock::HostSocket& s : host_sockets_) released_ports_.erase(compile::ProxyPort{s.proto, s.port});
-  for (const compile::ProxyPort& p : ports) released_ports_.erase(p);
+  for (const hostsock::HostSocket& s : host_sockets_) released_ports_.erase(model::ProxyPort{s.proto, s.port});
+  for (const model::ProxyPort& p : ports) released_ports_.erase(p);
   for (auto it = released_ports_.begin(); it != released_ports_.end();) {
     if (now - it->second >= kPortGrace) {
       it = released_ports_.erase(it);
@@ -191,7 +191,7 @@ Status Reconciler::Sync(const std::string& reason) {
     return st;
   }
   std::vector<std::string> conflicts;
-  compile::Observed observed = Observe(policy_, networks_, containers_, host_sockets_, &conflicts);
+  model::Observed observed = Observe(policy_, networks_, containers_, host_sockets_, &conflicts);
   for (const auto& c : conflicts)
     if (std::find(publish_conflicts_.begin(), publish_conflicts_.end(), c) == publish_conflicts_.end())
       spdlog::warn("publication: {}", c);
@@ -202,7 +202,7 @@ Status Reconciler::Sync(const std::string& reason) {
   return st;
 }
 
-Status Reconciler::Apply(const nft::Ruleset& desired, const compile::Observed& observed, const std::string& reason) {
+Status Reconciler::Apply(const nft::Ruleset& desired, const model::Observed& observed, const std::string& reason) {
   auto start = Clock::now();
   std::string kind;
   Status st;

@@ -49,7 +49,7 @@ class Reconciler {
   // or the static rules alone when there is none, so protection holds before Docker answers.
   // `docker_ports` (from Docker's files, restore::DockerPorts) are guarded too: containers
   // created while the agent was not running are in no saved state.
-  Status Restore(const std::vector<compile::ProxyPort>& docker_ports = {});
+  Status Restore(const std::vector<model::ProxyPort>& docker_ports = {});
   // Full sync with Docker; `reason` goes to the log ("event start docker_a", "reconnect").
   Status Sync(const std::string& reason);
   // Reads the owned tables back and compares them with what was applied. With repair,
@@ -103,7 +103,7 @@ class Reconciler {
   nlohmann::json StatusJson() const;
 
  private:
-  Status Apply(const nft::Ruleset& desired, const compile::Observed& observed, const std::string& reason);
+  Status Apply(const nft::Ruleset& desired, const model::Observed& observed, const std::string& reason);
   Status Place();
   void ReadHostSockets();
   void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
@@ -112,7 +112,7 @@ class Reconciler {
   // Keeps a docker-proxy port guarded for kPortGrace after its last container is gone, so a
   // container removed and recreated with the same -p (docker-compose up, a redeploy) never
   // finds its port unguarded while the agent catches up.
-  void KeepReleasedPorts(compile::Observed& o);
+  void KeepReleasedPorts(model::Observed& o);
   // Removes the flows of `lost` (after the batch that put the new ruleset in force).
   void FlushLost(const std::vector<conntrack::Target>& lost, const std::string& reason);
 
@@ -145,7 +145,7 @@ class Reconciler {
   nlohmann::json boot_restore_;
   std::string state_error_;  // why the last save failed ("" when it worked)
   std::string reload_refused_;  // why the last reload was refused ("" when it worked)
-  std::map<compile::ProxyPort, std::chrono::steady_clock::time_point> released_ports_;
+  std::map<model::ProxyPort, std::chrono::steady_clock::time_point> released_ports_;
   uint64_t syncs_ = 0;
   uint64_t events_ = 0;
   double last_apply_ms_ = 0;

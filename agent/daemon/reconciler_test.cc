@@ -264,10 +264,10 @@ TEST_CASE("docker-proxy ports are guarded for as long as their container exists"
   };
   auto o = daemon::Observe(p, {}, cs);
   REQUIRE(o.proxy_ports.size() == 4);
-  CHECK(o.proxy_ports[0] == compile::ProxyPort{6, 7777});
-  CHECK(o.proxy_ports[1] == compile::ProxyPort{6, 8888});
-  CHECK(o.proxy_ports[2] == compile::ProxyPort{6, 9999});
-  CHECK(o.proxy_ports[3] == compile::ProxyPort{17, 5353});
+  CHECK(o.proxy_ports[0] == model::ProxyPort{6, 7777});
+  CHECK(o.proxy_ports[1] == model::ProxyPort{6, 8888});
+  CHECK(o.proxy_ports[2] == model::ProxyPort{6, 9999});
+  CHECK(o.proxy_ports[3] == model::ProxyPort{17, 5353});
   cs.pop_back();  // `docker rm`: only then does the port leave the set
   CHECK(daemon::Observe(p, {}, cs).proxy_ports.size() == 3);
 }
@@ -415,9 +415,9 @@ TEST_CASE("a port a host process listens on is neither guarded nor published") {
   };
   std::vector<std::string> conflicts;
   auto o = daemon::Observe(p, {}, cs, host, &conflicts);
-  CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 8081}});
+  CHECK(o.proxy_ports == std::vector<model::ProxyPort>{{6, 8081}});
   REQUIRE(o.docker_published.size() == 1);
-  CHECK(o.docker_published[0] == compile::DockerPublication{6, 8081, false, "", "172.17.0.2", 80, "web"});
+  CHECK(o.docker_published[0] == model::DockerPublication{6, 8081, false, "", "172.17.0.2", 80, "web"});
   CHECK(conflicts == std::vector<std::string>{
                          "container dns: -p 5353/udp: a host process listens on host port 5353; neither published "
                          "nor guarded",
@@ -437,7 +437,7 @@ TEST_CASE("docker -p bindings target the policy network, HostIp kept, the policy
   };
   std::vector<std::string> conflicts;
   auto o = daemon::Observe(p, {}, cs, {}, &conflicts);
-  std::vector<compile::DockerPublication> want = {
+  std::vector<model::DockerPublication> want = {
       {6, 9999, false, "", "172.30.1.3", 3316, "docker_b"},
       {6, 9999, true, "", "fd00:ac1e:1::3", 3316, "docker_b"},
       {17, 5353, false, "", "172.17.0.5", 53, "stranger"},
@@ -474,7 +474,7 @@ TEST_CASE("Docker's own docker-proxy is a container's listener, not the host's")
   };
   std::vector<std::string> conflicts;
   auto o = daemon::Observe(LabPolicy(), {}, cs, host, &conflicts);
-  CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7777}});
+  CHECK(o.proxy_ports == std::vector<model::ProxyPort>{{6, 7777}});
   CHECK(conflicts.size() == 1);
 }
 
@@ -486,7 +486,7 @@ TEST_CASE("policy docker_publish none: -p bindings are reserved by Docker but ne
   };
   auto o = daemon::Observe(p, {}, cs);
   CHECK(o.docker_published.empty());
-  CHECK(o.proxy_ports == std::vector<compile::ProxyPort>{{6, 7000}});
+  CHECK(o.proxy_ports == std::vector<model::ProxyPort>{{6, 7000}});
 }
 
 TEST_CASE("a host service that starts later on a created container's -p port is noticed") {

@@ -3,7 +3,7 @@
 // then brings back every --restart container at once, docker-proxy binding their -p ports
 // before ipo-netd has asked Docker anything. Those containers are exactly the ones in
 // <docker root>/containers/*/hostconfig.json, so the boot ruleset guards their ports from
-// the first packet (compile::Observed::proxy_ports), whatever the policy or the saved state.
+// the first packet (model::Observed::proxy_ports), whatever the policy or the saved state.
 //
 // A missing docker root (Docker not installed yet, a fresh host) is no error: no container
 // exists. A file that cannot be read or decoded is skipped and named in `problems` (dockerd

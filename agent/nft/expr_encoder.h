@@ -23,7 +23,7 @@
 #include <libnftnl/rule.h>
 
 #include "common/status.h"
-#include "compile/ruleset.h"
+#include "ruleset/ruleset.h"
 
 namespace ipo::nft {
 

@@ -510,7 +510,7 @@ TEST_CASE("drift is found on what a rule does, not only on its comment") {
   auto b = FreshBackend();
   auto policy = policy::LoadPolicy(IPO_POLICY_FILE);
   REQUIRE(policy.ok());
-  compile::Observed seen;
+  model::Observed seen;
   seen.containers = {{"docker_a", "a", true, "172.30.1.2", "fd00:ac1e:1::2"},
                      {"docker_c", "c", true, "172.30.2.2", "fd00:ac1e:2::2"}};
   seen.proxy_ports = {{6, 9999}};
@@ -585,7 +585,7 @@ TEST_CASE("drift on the br-* pattern or on the docker0 bridge rule is found on c
   auto b = FreshBackend();
   auto policy = policy::LoadPolicy(IPO_POLICY_FILE);
   REQUIRE(policy.ok());
-  compile::Observed seen;
+  model::Observed seen;
   seen.bridges = {"br-5c6b2e0f4a1d", "shopnet0"};
   Ruleset rs = compile::Compile(*policy, seen);
   REQUIRE(b->ReplaceTables(rs, false).ok());

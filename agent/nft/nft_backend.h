@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "compile/ruleset.h"
+#include "ruleset/ruleset.h"
 
 namespace ipo::nft {
 

@@ -17,7 +17,7 @@
 
 #include "common/json_limits.h"
 #include "common/status.h"
-#include "compile/ruleset.h"
+#include "ruleset/ruleset.h"
 
 namespace ipo::policy {
 

@@ -37,23 +37,23 @@ const char* OutcomeName(Outcome o) {
 }
 
 Decision DecideRestore(const Result<policy::Policy>& policy, const Result<state::AgentState>& saved,
-                       const std::string& state_source, const std::vector<compile::ProxyPort>& docker_ports) {
+                       const std::string& state_source, const std::vector<model::ProxyPort>& docker_ports) {
   Decision d;
   if (saved.ok()) d.generation = saved->generation;
   std::string guarded;
   if (!docker_ports.empty())
     guarded = "; " + std::to_string(docker_ports.size()) + " docker-proxy port(s) from Docker's containers guarded";
   if (!policy.ok()) {
-    std::vector<compile::ProxyPort> ports = docker_ports;
-    if (saved.ok()) compile::MergeProxyPorts(ports, saved->observed.proxy_ports);
+    std::vector<model::ProxyPort> ports = docker_ports;
+    if (saved.ok()) model::MergeProxyPorts(ports, saved->observed.proxy_ports);
     d.outcome = Outcome::kFailClosed;
     d.detail = "policy unusable (" + policy.status().message() + "): nothing is forwarded until it is fixed" + guarded;
     d.ruleset = compile::FailClosedBaseline(ports);
     return d;
   }
-  compile::Observed observed;  // the saved containers (none without a state) and every known port
+  model::Observed observed;  // the saved containers (none without a state) and every known port
   if (saved.ok()) observed = saved->observed;
-  compile::MergeProxyPorts(observed.proxy_ports, docker_ports);
+  model::MergeProxyPorts(observed.proxy_ports, docker_ports);
   if (saved.ok()) {
     d.outcome = Outcome::kRestored;
     d.detail = "generation " + std::to_string(saved->generation) + " from " + state_source + " (" +
@@ -70,13 +70,13 @@ Decision DecideRestore(const Result<policy::Policy>& policy, const Result<state:
   return d;
 }
 
-std::vector<compile::ProxyPort> DockerPorts(const std::string& docker_root, std::vector<std::string>* problems) {
-  std::vector<compile::ProxyPort> out;
+std::vector<model::ProxyPort> DockerPorts(const std::string& docker_root, std::vector<std::string>* problems) {
+  std::vector<model::ProxyPort> out;
   if (docker_root.empty()) return out;
   docker::DiskPorts disk = docker::ReadDiskPortBindings(docker_root);
-  std::vector<compile::ProxyPort> found;
-  for (const docker::PortBinding& b : disk.bindings) found.push_back(compile::ProxyPortFor(b.proto, b.host_port));
-  compile::MergeProxyPorts(out, found);
+  std::vector<model::ProxyPort> found;
+  for (const docker::PortBinding& b : disk.bindings) found.push_back(model::ProxyPortFor(b.proto, b.host_port));
+  model::MergeProxyPorts(out, found);
   if (problems) *problems = std::move(disk.problems);
   return out;
 }
@@ -84,7 +84,7 @@ std::vector<compile::ProxyPort> DockerPorts(const std::string& docker_root, std:
 nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
   state::StateStore store(paths.state_dir);
   std::vector<std::string> problems;
-  std::vector<compile::ProxyPort> ports = DockerPorts(paths.docker_root, &problems);
+  std::vector<model::ProxyPort> ports = DockerPorts(paths.docker_root, &problems);
   // A port a host process already holds (`docker create -p 22:22` while sshd listens) is the
   // host's: guarding it would cut the operator off until the agent's first sync, or for as
   // long as Docker is down. Only Docker's own docker-proxy (a migration from Docker's own
@@ -92,7 +92,7 @@ nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
   nlohmann::json host_held = nlohmann::json::array();
   if (auto sockets = hostsock::ListHostSockets(); sockets.ok()) {
     hostsock::FillOwners(*sockets);
-    std::erase_if(ports, [&](const compile::ProxyPort& p) {
+    std::erase_if(ports, [&](const model::ProxyPort& p) {
       for (const hostsock::HostSocket& s : *sockets) {
         if (s.proto != p.proto || s.port != p.port || s.owner == hostsock::kDockerProxyComm) continue;
         host_held.push_back(std::string(p.proto == 17 ? "udp" : "tcp") + "/" + std::to_string(p.port) + " (" +
@@ -106,7 +106,7 @@ nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
   }
   Decision d = DecideRestore(policy::LoadPolicy(paths.policy), store.Load(), store.path(), ports);
   nlohmann::json port_names = nlohmann::json::array();
-  for (const compile::ProxyPort& p : ports)
+  for (const model::ProxyPort& p : ports)
     port_names.push_back(std::string(p.proto == 17 ? "udp" : p.proto == 132 ? "sctp" : "tcp") + "/" +
                          std::to_string(p.port));
   nlohmann::json rec = {{"result", OutcomeName(d.outcome)}, {"detail", d.detail},

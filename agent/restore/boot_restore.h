@@ -37,7 +37,7 @@
 
 #include "common/status.h"
 #include "compile/compiler.h"
-#include "compile/ruleset.h"
+#include "ruleset/ruleset.h"
 #include "nft/nft_backend.h"
 #include "policy/policy.h"
 #include "state/state_store.h"
@@ -56,9 +56,9 @@ struct Decision {
 };
 
 // Pure. `state_source` names the state file in `detail`. `docker_ports`: the host ports of
-// Docker's containers (compile::ProxyPortFor of their -p bindings), joined to the saved ones.
+// Docker's containers (model::ProxyPortFor of their -p bindings), joined to the saved ones.
 Decision DecideRestore(const Result<policy::Policy>& policy, const Result<state::AgentState>& saved,
-                       const std::string& state_source, const std::vector<compile::ProxyPort>& docker_ports = {});
+                       const std::string& state_source, const std::vector<model::ProxyPort>& docker_ports = {});
 
 struct Paths {
   std::string policy;
@@ -69,7 +69,7 @@ struct Paths {
 
 // The host ports published by the containers under `docker_root` (docker/disk_ports.h), and
 // the problems met reading them (for the record).
-std::vector<compile::ProxyPort> DockerPorts(const std::string& docker_root, std::vector<std::string>* problems);
+std::vector<model::ProxyPort> DockerPorts(const std::string& docker_root, std::vector<std::string>* problems);
 
 // Loads policy and state, decides, applies (one batch; falls back to the fail-closed
 // baseline if the kernel refuses) and writes the record. Returns the record; its "result"

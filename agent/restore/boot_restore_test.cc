@@ -70,7 +70,7 @@ TEST_CASE("restore: an unusable policy gives the fail-closed baseline whatever t
 TEST_CASE("restore: Docker's -p ports are guarded on input in every outcome, before Docker starts") {
   auto policy = policy::LoadPolicy(IPO_POLICY_FILE);
   REQUIRE(policy.ok());
-  const std::vector<compile::ProxyPort> docker_ports = {{6, 3316}, {6, 9999}};
+  const std::vector<model::ProxyPort> docker_ports = {{6, 3316}, {6, 9999}};
   auto guarded = [](const nft::Ruleset& rs) {
     const nft::Set* s = rs.FindTable(nft::Family::kInet, compile::kFilterTable)->FindSet("proxy-ports");
     std::vector<std::string> out;
@@ -109,7 +109,7 @@ TEST_CASE("restore: DockerPorts reads the -p host ports of every container under
         R"("53/udp":[{"HostIp":"","HostPort":"5353"}]}})");
   std::vector<std::string> problems;
   auto ports = restore::DockerPorts(dir, &problems);
-  CHECK(ports == std::vector<compile::ProxyPort>{{6, 3316}, {17, 5353}});
+  CHECK(ports == std::vector<model::ProxyPort>{{6, 3316}, {17, 5353}});
   CHECK(problems.empty());
   CHECK(restore::DockerPorts("", &problems).empty());
   std::filesystem::remove_all(dir);

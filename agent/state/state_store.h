@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "compile/compiler.h"
+#include "model/observed.h"
 
 namespace ipo::state {
 
@@ -20,7 +20,7 @@ struct AgentState {
   uint64_t generation = 0;     // +1 for every ruleset change applied to the kernel
   std::string policy_path;
   std::string applied_at;      // UTC, ISO 8601
-  compile::Observed observed;  // the containers the applied ruleset was compiled from
+  model::Observed observed;  // the containers the applied ruleset was compiled from
   int64_t last_event_nano = 0; // timeNano of the last Docker event handled (0: none)
   std::string last_event;      // "start docker_a", for humans
   bool operator==(const AgentState&) const;

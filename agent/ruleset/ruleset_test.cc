@@ -1,4 +1,4 @@
-#include "compile/ruleset.h"
+#include "ruleset/ruleset.h"
 
 #include <catch2/catch.hpp>
 
