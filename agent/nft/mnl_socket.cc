@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace ipo::nft {
 namespace {
@@ -66,7 +67,8 @@ int OnNoop(const struct nlmsghdr*, void*) { return MNL_CB_OK; }
 
 }  // namespace
 
-MnlSocket::MnlSocket(struct mnl_socket* nl) : nl_(nl), portid_(mnl_socket_get_portid(nl)) {
+MnlSocket::MnlSocket(struct mnl_socket* nl)
+    : nl_(nl), portid_(mnl_socket_get_portid(nl)), seq_(static_cast<uint32_t>(time(nullptr))) {
   rx_.resize(kRxBufferSize);
 }
 

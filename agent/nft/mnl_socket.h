@@ -38,6 +38,14 @@ class MnlSocket {
 
   uint32_t portid() const { return portid_; }
 
+  // Sequence numbers for what is sent on this socket: NextSeq() for one request, seq() and
+  // set_seq() around a batch, which numbers its own messages (netlink_batch.h). They start at
+  // the time the socket was opened, as nft's do. A user that numbers its messages itself
+  // (conntrack's flusher) may ignore them.
+  uint32_t NextSeq() { return seq_++; }
+  uint32_t seq() const { return seq_; }
+  void set_seq(uint32_t next) { seq_ = next; }
+
   // Sends `iov` as one datagram (one nfnetlink batch), growing SO_SNDBUF to fit, then reads
   // ACKs until `expected` have arrived; returns them in arrival order. An error ACK for
   // `batch_begin_seq` (e.g. EPERM) ends the wait early.
@@ -57,6 +65,7 @@ class MnlSocket {
   void Drain();
   struct mnl_socket* nl_;
   uint32_t portid_;
+  uint32_t seq_;
   std::vector<char> rx_;
 };
 

@@ -1,6 +1,8 @@
 // NetlinkBackend: the real NftBackend. Encodes a Ruleset into one nfnetlink batch with
 // libnftnl and sends it over a libmnl socket; reads tables back with netlink dumps. No `nft`
-// process is involved.
+// process is involved. It composes the pieces, one per direction: ruleset_writer.h builds the
+// batches, ruleset_reader.h reads tables and set definitions back, table_ownership.h decides
+// what may be done with a table that already exists.
 //
 // Each batch message carries NLM_F_ACK and is recorded with a description of its object, so
 // an error reads `kernel rejected "add rule inet ipo_netd filter-forward #3 (drop …)": No such
@@ -12,14 +14,13 @@
 // REQUIRES: CAP_NET_ADMIN in the current network namespace (to change anything).
 #pragma once
 
-#include <map>
-#include <optional>
 #include <memory>
-#include <string>
-#include <tuple>
+#include <vector>
 
 #include "nft/mnl_socket.h"
+#include "nft/netlink_batch.h"
 #include "nft/nft_backend.h"
+#include "nft/ruleset_reader.h"
 
 namespace ipo::nft {
 
@@ -50,39 +51,18 @@ class NetlinkBackend final : public NftBackend {
   // Records what each rule of `rs` runs (nft/rule_content.h), for ReadTables to compare the
   // kernel's rules with. ReplaceTables does this itself for what it writes; a reader that
   // did not write (ipo-netctl status) calls it with the ruleset it expects.
-  void ExpectContent(const Ruleset& rs);
+  void ExpectContent(const Ruleset& rs) { reader_.ExpectContent(rs); }
   Status DeleteTables(const std::vector<TableRef>& tables) override;
 
  private:
-  using SetKey = std::tuple<Family, std::string, std::string>;  // family, table, set
-
-  // NFT_TABLE_F_OWNER (Linux 5.12) and NFT_TABLE_F_PERSIST (Linux 6.9); older uapi headers
-  // lack the latter.
-  static constexpr uint32_t kTableFlagOwner = 0x2;
-  static constexpr uint32_t kTableFlagPersist = 0x4;
-  struct TableInfo {
-    uint32_t flags = 0;
-    std::optional<uint32_t> owner;  // netlink port id of the owning socket
-  };
-
   NetlinkBackend(std::unique_ptr<MnlSocket> sock, bool claim);
-  // Every table in the kernel (all families) with its flags and owner.
-  Result<std::map<std::pair<uint16_t, std::string>, TableInfo>> ListTables();
   Status ReplaceTablesOnce(const Ruleset& desired, bool check_only);
-  uint32_t NextSeq() { return seq_++; }
-  // The definition (no elements) of a set, from the cache or one NFT_MSG_GETSET.
-  Result<const Set*> SetDefinition(Family family, const std::string& table, const std::string& set);
-  void ForgetTable(Family family, const std::string& table);
-  // The ruleset generation id (NFT_MSG_GETGEN); it changes with every committed batch.
-  Result<uint32_t> Generation();
-  // One pass of ReadTables, without the generation check.
-  Result<Ruleset> ReadTablesOnce(const std::vector<TableRef>& tables);
+  // Sends `b`; the socket's next request is numbered after it.
+  Status Send(NetlinkBatch& b, bool check_only);
 
   std::unique_ptr<MnlSocket> sock_;
-  uint32_t seq_;
-  // Set definitions this backend wrote or read, so an element update needs no round trip.
-  std::map<SetKey, Set> set_defs_;
-  std::map<std::string, std::string> content_by_tag_;  // Rule::Tag() -> RuleContent
+  SetDefinitions set_defs_;
+  RulesetReader reader_;
   bool claim_;
 };
 
