@@ -1,87 +1,26 @@
 // BusServer/AgentClient over the private peer-to-peer socket: methods, the PolicyRefused
 // error, properties, the Drift signal and PropertiesChanged, several clients at once, and
-// the euid check (a forked child that drops to uid 65534 is refused). One case runs a
-// private, permissive dbus-daemon to prove the agent's own euid check on the bus path too
-// (with the shipped policy the bus refuses first; tests/dbus covers that).
-#include "bus/bus.h"
-
-#include <grp.h>
-#include <spawn.h>
+// the euid check (a forked child that drops to uid 65534 is refused). The system bus path is
+// in bus_system_bus_test.cc.
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <thread>
+
+#include "bus/bus_client.h"
+#include "bus/bus_server.h"
+#include "bus/bus_testing.h"
 
 namespace {
 
 using ipo::Status;
 using ipo::bus::AgentClient;
-using ipo::bus::BusServer;
-
-// A temporary directory with a running BusServer on <dir>/bus.sock (no system bus).
-class ServerFixture {
- public:
-  ServerFixture() {
-    char tmpl[] = "/tmp/ipo-bus-test.XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir_ = tmpl;
-    sock_ = dir_ + "/bus.sock";
-  }
-  ~ServerFixture() {
-    Stop();
-    std::filesystem::remove_all(dir_);
-  }
-  ServerFixture(const ServerFixture&) = delete;
-  ServerFixture& operator=(const ServerFixture&) = delete;
-
-  void Start() {
-    BusServer::Handlers h;
-    h.status = [this] { return std::string("{\"health\":\"ok\",\"generation\":") + std::to_string(++statuses) + "}"; };
-    h.reload = [this]() -> Status {
-      ++reloads;
-      std::lock_guard<std::mutex> lock(mu);
-      return reload_answer;
-    };
-    h.resync = [this] { ++resyncs; };
-    auto server = BusServer::Listen({.socket_path = sock_, .system_bus = system_bus}, h);
-    REQUIRE(server.ok());
-    server_ = std::move(*server);
-    thread_ = std::thread([this] { server_->Run([this] { return stop_.load(); }); });
-  }
-  void Stop() {
-    if (!thread_.joinable()) return;
-    stop_ = true;
-    thread_.join();
-    server_.reset();
-  }
-
-  BusServer& server() { return *server_; }
-  const std::string& sock() const { return sock_; }
-  const std::string& dir() const { return dir_; }
-
-  std::atomic<int> statuses{0};
-  std::atomic<int> reloads{0};
-  std::atomic<int> resyncs{0};
-  std::mutex mu;
-  Status reload_answer;  // GUARDED_BY(mu)
-  bool system_bus = false;
-
- private:
-  std::string dir_;
-  std::string sock_;
-  std::unique_ptr<BusServer> server_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
+using ipo::bus::testing::NobodyChild;
+using ipo::bus::testing::ServerFixture;
 
 // A raw sd-bus peer connection that records the Drift signals and PropertiesChanged.
 class Listener {
@@ -253,21 +192,11 @@ TEST_CASE("A caller whose effective uid is not 0 is refused, even when it can re
     return;
   }
   ServerFixture f;
-  // Fork before any thread exists; the child waits until the server runs, then drops to
-  // nobody and calls. Its exit code reports what it saw, one bit per expectation.
-  int go[2];
-  REQUIRE(pipe(go) == 0);
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    close(go[1]);
-    char c = 0;
-    if (read(go[0], &c, 1) != 1) _exit(100);
-    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
-      _exit(101);
+  // The child waits until the server runs, then drops to nobody and calls.
+  NobodyChild child([&] {
     int bad = 0;
     auto client = AgentClient::Connect(f.sock(), AgentClient::Via::kSocket);
-    if (!client.ok()) _exit(102);
+    if (!client.ok()) return 102;
     auto status = client->StatusJson();
     if (status.ok() || status.status().code() != Status::Code::kPermission ||
         status.status().message().find("only root may call Status (caller euid 65534)") == std::string::npos)
@@ -278,19 +207,13 @@ TEST_CASE("A caller whose effective uid is not 0 is refused, even when it can re
     // Properties are readable (the same values are broadcast as signals).
     auto gen = client->Generation();
     if (!gen.ok() || *gen != 0) bad |= 8;
-    _exit(bad);
-  }
-  close(go[0]);
+    return bad;
+  });
   f.Start();
   // Let uid 65534 reach the socket, so that the server's own check is what refuses it.
   REQUIRE(chmod(f.dir().c_str(), 0755) == 0);
   REQUIRE(chmod(f.sock().c_str(), 0666) == 0);
-  REQUIRE(write(go[1], "o", 1) == 1);
-  close(go[1]);
-  int wstatus = 0;
-  REQUIRE(waitpid(child, &wstatus, 0) == child);
-  REQUIRE(WIFEXITED(wstatus));
-  CHECK(WEXITSTATUS(wstatus) == 0);
+  CHECK(child.Finish() == 0);
   CHECK(f.statuses == 0);
   CHECK(f.reloads == 0);
   CHECK(f.resyncs == 0);
@@ -307,108 +230,4 @@ TEST_CASE("The private socket is mode 0600: other users cannot even connect") {
   struct stat st {};
   REQUIRE(stat(f.sock().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-}
-
-namespace {
-
-// A dbus-daemon that lets everyone own and call everything, on <dir>/system_bus_socket.
-class PermissiveBus {
- public:
-  explicit PermissiveBus(const std::string& dir) : sock_(dir + "/system_bus_socket") {
-    std::string conf = dir + "/bus.conf";
-    std::ofstream(conf) << "<busconfig><type>system</type><listen>unix:path=" << sock_
-                        << "</listen><auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/>"
-                           "<allow own=\"*\"/><allow send_destination=\"*\"/><allow receive_sender=\"*\"/>"
-                           "</policy></busconfig>\n";
-    std::string arg = "--config-file=" + conf;
-    const char* argv[] = {"dbus-daemon", arg.c_str(), "--nofork", "--nopidfile", nullptr};
-    if (posix_spawnp(&pid_, "dbus-daemon", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) pid_ = -1;
-    for (int i = 0; pid_ > 0 && i < 100 && !std::filesystem::exists(sock_); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ~PermissiveBus() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  PermissiveBus(const PermissiveBus&) = delete;
-  PermissiveBus& operator=(const PermissiveBus&) = delete;
-  bool up() const { return pid_ > 0 && std::filesystem::exists(sock_); }
-  std::string address() const { return "unix:path=" + sock_; }
-
- private:
-  std::string sock_;
-  pid_t pid_ = -1;
-};
-
-}  // namespace
-
-TEST_CASE("On the system bus the agent owns org.ipo.NetD1 and refuses a non-root caller itself") {
-  if (geteuid() != 0 || std::system("command -v dbus-daemon >/dev/null 2>&1") != 0) {
-    WARN("skipped: needs root and dbus-daemon");
-    return;
-  }
-  ServerFixture f;
-  REQUIRE(chmod(f.dir().c_str(), 0755) == 0);
-  PermissiveBus bus(f.dir());
-  REQUIRE(bus.up());
-  setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address().c_str(), 1);
-
-  int go[2];
-  REQUIRE(pipe(go) == 0);
-  pid_t child = fork();  // before any thread exists
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    close(go[1]);
-    char c = 0;
-    if (read(go[0], &c, 1) != 1) _exit(100);
-    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
-      _exit(101);
-    auto client = AgentClient::Connect("/nonexistent/bus.sock", AgentClient::Via::kSystemBus);
-    if (!client.ok()) _exit(102);
-    int bad = 0;
-    auto status = client->StatusJson();
-    if (status.ok() || status.status().code() != Status::Code::kPermission ||
-        status.status().message().find("only root may call Status (caller euid 65534)") == std::string::npos)
-      bad |= 1;
-    if (client->Reload().code() != Status::Code::kPermission) bad |= 2;
-    auto gen = client->Generation();
-    if (!gen.ok() || *gen != 3) bad |= 4;
-    _exit(bad);
-  }
-  close(go[0]);
-  f.system_bus = true;
-  f.Start();
-  f.server().NotifyGeneration(3);
-  // Wait until the name is owned and the generation published.
-  bool owned = false;
-  for (int i = 0; i < 100 && !owned; ++i) {
-    auto c = AgentClient::Connect("/nonexistent/bus.sock", AgentClient::Via::kSystemBus);
-    owned = c.ok() && c->Generation().ok() && *c->Generation() == 3;
-    if (!owned) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  REQUIRE(owned);
-  REQUIRE(write(go[1], "o", 1) == 1);
-  close(go[1]);
-  int wstatus = 0;
-  REQUIRE(waitpid(child, &wstatus, 0) == child);
-  REQUIRE(WIFEXITED(wstatus));
-  CHECK(WEXITSTATUS(wstatus) == 0);
-  CHECK(f.statuses == 0);
-  CHECK(f.reloads == 0);
-
-  // Root: auto picks the system bus; the same methods work.
-  auto root = AgentClient::Connect(f.sock());
-  REQUIRE(root.ok());
-  CHECK(std::string(root->transport()) == "system-bus");
-  CHECK(root->where() == "system bus name org.ipo.NetD1");
-  CHECK(root->StatusJson().ok());
-  CHECK(f.statuses == 1);
-  f.Stop();
-  // The name is gone with the server: auto falls back to the socket, which is gone too.
-  auto after = AgentClient::Connect(f.sock());
-  REQUIRE_FALSE(after.ok());
-  CHECK(after.status().message().find("nobody owns org.ipo.NetD1") != std::string::npos);
-  unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
