@@ -19,12 +19,8 @@
 #include "bus/bus_server.h"
 #include "bus/bus_testing.h"
 
+namespace ipo::bus::testing {
 namespace {
-
-using ipo::Status;
-using ipo::bus::AgentClient;
-using ipo::bus::testing::NobodyChild;
-using ipo::bus::testing::ServerFixture;
 
 // A dbus-daemon that lets everyone own and call everything, on <dir>/system_bus_socket.
 class PermissiveBus {
@@ -112,3 +108,5 @@ TEST_CASE("On the system bus the agent owns org.ipo.NetD1 and refuses a non-root
   CHECK(after.status().message().find("nobody owns org.ipo.NetD1") != std::string::npos);
   unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
+
+}  // namespace ipo::bus::testing

@@ -15,12 +15,8 @@
 #include "bus/bus_server.h"
 #include "bus/bus_testing.h"
 
+namespace ipo::bus::testing {
 namespace {
-
-using ipo::Status;
-using ipo::bus::AgentClient;
-using ipo::bus::testing::NobodyChild;
-using ipo::bus::testing::ServerFixture;
 
 // A raw sd-bus peer connection that records the Drift signals and PropertiesChanged.
 class Listener {
@@ -231,3 +227,5 @@ TEST_CASE("The private socket is mode 0600: other users cannot even connect") {
   REQUIRE(stat(f.sock().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
 }
+
+}  // namespace ipo::bus::testing

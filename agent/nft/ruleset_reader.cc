@@ -42,66 +42,56 @@ std::string UdataString(const void* data, uint32_t len, uint8_t type) {
   return found.value;
 }
 
-// The libnftnl side of the three per-table object dumps: sets, chains and rules. Only the
-// set and rule dumps are filtered by table in the request; every dump is filtered on reading.
-struct SetObjects {
-  using Ptr = SetPtr;
-  static constexpr uint16_t kGet = NFT_MSG_GETSET;
-  static constexpr const char* kWhat = "sets";
-  static nftnl_set* Alloc() { return nftnl_set_alloc(); }
-  static int Parse(const struct nlmsghdr* m, nftnl_set* s) { return nftnl_set_nlmsg_parse(m, s); }
-  static const char* TableOf(const nftnl_set* s) { return nftnl_set_get_str(s, NFTNL_SET_TABLE); }
-  static void Filter(struct nlmsghdr* nlh, const std::string& table) {
-    SetPtr filter(nftnl_set_alloc());
-    nftnl_set_set_str(filter.get(), NFTNL_SET_TABLE, table.c_str());
-    nftnl_set_nlmsg_build_payload(nlh, filter.get());
-  }
+// The libnftnl side of the three per-table object dumps: sets, chains and rules. Sets and
+// rules are asked for by table (a filter object holding only the table name); the chain dump is
+// not, so every dump is also filtered on reading.
+template <typename Obj, typename Ptr>
+struct TableDump {
+  uint16_t msg;      // NFT_MSG_GET*
+  const char* what;  // "sets", for errors
+  uint16_t table_attr;
+  Obj* (*alloc)();
+  int (*parse)(const struct nlmsghdr*, Obj*);
+  const char* (*get_str)(const Obj*, uint16_t);
+  int (*set_str)(Obj*, uint16_t, const char*);  // null: no table filter in the request
+  void (*build_payload)(struct nlmsghdr*, Obj*);
 };
 
-struct ChainObjects {
-  using Ptr = ChainPtr;
-  static constexpr uint16_t kGet = NFT_MSG_GETCHAIN;
-  static constexpr const char* kWhat = "chains";
-  static nftnl_chain* Alloc() { return nftnl_chain_alloc(); }
-  static int Parse(const struct nlmsghdr* m, nftnl_chain* c) { return nftnl_chain_nlmsg_parse(m, c); }
-  static const char* TableOf(const nftnl_chain* c) { return nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE); }
-  static void Filter(struct nlmsghdr* /*nlh*/, const std::string& /*table*/) {}
-};
+const TableDump<nftnl_set, SetPtr> kSetDump{
+    NFT_MSG_GETSET, "sets", NFTNL_SET_TABLE, nftnl_set_alloc, nftnl_set_nlmsg_parse,
+    nftnl_set_get_str, nftnl_set_set_str, nftnl_set_nlmsg_build_payload};
+const TableDump<nftnl_chain, ChainPtr> kChainDump{
+    NFT_MSG_GETCHAIN, "chains", NFTNL_CHAIN_TABLE, nftnl_chain_alloc, nftnl_chain_nlmsg_parse,
+    nftnl_chain_get_str, nullptr, nullptr};
+const TableDump<nftnl_rule, RulePtr> kRuleDump{
+    NFT_MSG_GETRULE, "rules", NFTNL_RULE_TABLE, nftnl_rule_alloc, nftnl_rule_nlmsg_parse,
+    nftnl_rule_get_str, nftnl_rule_set_str, nftnl_rule_nlmsg_build_payload};
 
-struct RuleObjects {
-  using Ptr = RulePtr;
-  static constexpr uint16_t kGet = NFT_MSG_GETRULE;
-  static constexpr const char* kWhat = "rules";
-  static nftnl_rule* Alloc() { return nftnl_rule_alloc(); }
-  static int Parse(const struct nlmsghdr* m, nftnl_rule* r) { return nftnl_rule_nlmsg_parse(m, r); }
-  static const char* TableOf(const nftnl_rule* r) { return nftnl_rule_get_str(r, NFTNL_RULE_TABLE); }
-  static void Filter(struct nlmsghdr* nlh, const std::string& table) {
-    RulePtr filter(nftnl_rule_alloc());
-    nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, table.c_str());
-    nftnl_rule_nlmsg_build_payload(nlh, filter.get());
-  }
-};
-
-// Dumps the objects of one kind (Objects above) and calls `on_object` with each one of table
-// `ref`. An error from on_object stops the dump and comes back with the table named; a failed
-// dump as "list <kind> of table <family> <name>: ...".
-template <typename Objects, typename OnObject>
-Status DumpTableObjects(MnlSocket& sock, const TableRef& ref, OnObject on_object) {
+// Dumps the objects of one kind and calls `on_object` with each one of table `ref`. An error
+// from on_object stops the dump and comes back with the table named; a failed dump as
+// "list <kind> of table <family> <name>: ...".
+template <typename Obj, typename Ptr, typename OnObject>
+Status DumpTableObjects(MnlSocket& sock, const TableDump<Obj, Ptr>& kind, const TableRef& ref,
+                        OnObject on_object) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   struct nlmsghdr* nlh =
-      nftnl_nlmsg_build_hdr(buf.data(), Objects::kGet, Nfproto(ref.family), NLM_F_DUMP, sock.NextSeq());
-  Objects::Filter(nlh, ref.name);
+      nftnl_nlmsg_build_hdr(buf.data(), kind.msg, Nfproto(ref.family), NLM_F_DUMP, sock.NextSeq());
+  if (kind.set_str != nullptr) {
+    Ptr filter(kind.alloc());
+    kind.set_str(filter.get(), kind.table_attr, ref.name.c_str());
+    kind.build_payload(nlh, filter.get());
+  }
   Status object_error;
   Status st = sock.Request(nlh, true, [&](const struct nlmsghdr* m) {
-    typename Objects::Ptr o(Objects::Alloc());
-    if (Objects::Parse(m, o.get()) < 0) return MNL_CB_ERROR;
-    if (ref.name != Objects::TableOf(o.get())) return MNL_CB_OK;
+    Ptr o(kind.alloc());
+    if (kind.parse(m, o.get()) < 0) return MNL_CB_ERROR;
+    if (ref.name != kind.get_str(o.get(), kind.table_attr)) return MNL_CB_OK;
     object_error = on_object(o.get());
     return object_error.ok() ? MNL_CB_OK : MNL_CB_ERROR;
   });
   const std::string where = "table " + TableName(ref.family, ref.name);
   if (!object_error.ok()) return object_error.WithContext(where);
-  return st.WithContext(std::string("list ") + Objects::kWhat + " of " + where);
+  return st.WithContext(std::string("list ") + kind.what + " of " + where);
 }
 
 // Appends the kernel elements of one NFT_MSG_NEWSETELEM to `raw`.
@@ -251,7 +241,7 @@ Result<Ruleset> RulesetReader::ReadOnce(const std::vector<TableRef>& refs) {
 }
 
 Status RulesetReader::ReadSets(const TableRef& ref, Table& table) {
-  return DumpTableObjects<SetObjects>(*sock_, ref, [&](const nftnl_set* s) -> Status {
+  return DumpTableObjects(*sock_, kSetDump, ref, [&](const nftnl_set* s) -> Status {
     auto set = ParseSetDefinition(s);
     if (!set.ok()) return set.status();
     table.sets.push_back(std::move(*set));
@@ -283,7 +273,7 @@ Status RulesetReader::ReadElements(const TableRef& ref, Set& set) {
 }
 
 Status RulesetReader::ReadChains(const TableRef& ref, Table& table) {
-  return DumpTableObjects<ChainObjects>(*sock_, ref, [&](const nftnl_chain* c) -> Status {
+  return DumpTableObjects(*sock_, kChainDump, ref, [&](const nftnl_chain* c) -> Status {
     Chain chain;
     chain.name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
     if (nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) {
@@ -304,7 +294,7 @@ Status RulesetReader::ReadChains(const TableRef& ref, Table& table) {
 }
 
 Status RulesetReader::ReadRules(const TableRef& ref, Table& table) {
-  return DumpTableObjects<RuleObjects>(*sock_, ref, [&](const nftnl_rule* r) -> Status {
+  return DumpTableObjects(*sock_, kRuleDump, ref, [&](const nftnl_rule* r) -> Status {
     std::string chain_name = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
     auto it = std::find_if(table.chains.begin(), table.chains.end(),
                            [&](const Chain& c) { return c.name == chain_name; });
