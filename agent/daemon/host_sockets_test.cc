@@ -3,8 +3,7 @@
 #include "daemon/test_fixture.h"
 
 using namespace ipo;
-
-using daemon::testfix::Created;
+using namespace ipo::daemon::testfix;
 
 TEST_CASE("only a change on a port a container binds counts") {
   daemon::HostSockets sockets;

@@ -4,7 +4,7 @@
 #include "daemon/test_fixture.h"
 
 using namespace ipo;
-using daemon::testfix::LabPolicy;
+using namespace ipo::daemon::testfix;
 
 namespace {
 

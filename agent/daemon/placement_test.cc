@@ -5,7 +5,7 @@
 #include "daemon/test_fixture.h"
 
 using namespace ipo;
-using daemon::testfix::LabPolicy;
+using namespace ipo::daemon::testfix;
 
 TEST_CASE("docker-proxy ports are guarded for as long as their container exists") {
   auto p = LabPolicy();

@@ -5,7 +5,7 @@
 using namespace ipo;
 using namespace std::chrono_literals;
 using daemon::WorkItem;
-using daemon::testfix::LabPolicy;
+using namespace ipo::daemon::testfix;
 
 namespace {
 

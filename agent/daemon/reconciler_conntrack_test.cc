@@ -6,9 +6,7 @@
 #include "testing/fake_conntrack.h"
 
 using namespace ipo;
-using daemon::testfix::Fixture;
-using daemon::testfix::LabPolicy;
-using daemon::testfix::Started;
+using namespace ipo::daemon::testfix;
 
 namespace {
 

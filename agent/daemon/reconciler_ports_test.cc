@@ -5,10 +5,7 @@
 #include "daemon/test_fixture.h"
 
 using namespace ipo;
-using daemon::testfix::Created;
-using daemon::testfix::Elements;
-using daemon::testfix::Fixture;
-using daemon::testfix::LabPolicy;
+using namespace ipo::daemon::testfix;
 
 TEST_CASE("a removed container's docker-proxy port stays guarded for a grace period") {
   Fixture f;

@@ -9,10 +9,7 @@
 #include "daemon/test_fixture.h"
 
 using namespace ipo;
-using daemon::testfix::Elements;
-using daemon::testfix::Fixture;
-using daemon::testfix::LabPolicy;
-using daemon::testfix::Started;
+using namespace ipo::daemon::testfix;
 
 TEST_CASE("plain containers are moved to their policy networks and their ports published") {
   Fixture f;
