@@ -17,16 +17,16 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <ctime>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <set>
 #include <thread>
 
 #include "bus/bus.h"
 #include "conntrack/netlink_flusher.h"
 #include "daemon/event_pump.h"
+#include "daemon/reconcile_loop.h"
 #include "daemon/reconciler.h"
+#include "daemon/tamper_watch.h"
 #include "hostsock/sock_diag.h"
 #include "docker/disk_ports.h"
 #include "docker/docker_client.h"
@@ -52,39 +52,12 @@ struct Options {
   bool check = false;
 };
 
-// Follows the kernel's nftables notifications and queues a kTamper item for every change to
-// an owned table that another netlink socket made (or when notifications were lost).
-void MonitorLoop(ipo::nft::NftMonitor& monitor, uint32_t own_portid, ipo::daemon::WorkQueue& queue,
-                 const std::atomic<bool>& stopping) {
-  std::set<std::pair<uint8_t, std::string>> owned;
-  for (const auto& [family, name] : ipo::compile::OwnedTables()) owned.emplace(static_cast<uint8_t>(family), name);
-  while (!stopping) {
-    auto changes = monitor.Poll(200ms);
-    if (!changes.ok()) {
-      spdlog::error("nftables monitor: {}; relying on the periodic drift check", changes.status().message());
-      queue.Push({WorkItem::Kind::kMonitorLost, {}, changes.status().message()});
-      return;
-    }
-    for (const auto& c : *changes) {
-      if (!c.overrun && (c.portid == own_portid || owned.count({c.family, c.table}) == 0)) continue;
-      spdlog::warn("foreign change to the agent's tables: {}", c.ToString());
-      queue.Push({WorkItem::Kind::kTamper, {}, c.ToString(), std::chrono::steady_clock::now()});
-    }
-  }
-}
-
 // Whether to claim the tables, and the status text saying so.
 std::pair<bool, std::string> ClaimDecision(const std::string& mode) {
   if (mode == "off") return {false, "off (--claim-tables off)"};
   bool can = ipo::nft::NetlinkBackend::KernelCanClaim();
   if (mode == "on" || can) return {true, "owner+persist"};
   return {false, "off (the kernel lacks persistent owned tables, Linux 6.9; repair by notification instead)"};
-}
-
-int64_t NowNano() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
 // Waits for SIGTERM/SIGINT (stop) and SIGHUP (reload policy) and queues them.
@@ -204,121 +177,21 @@ int Run(const Options& opt) {
   std::thread pump_thread([&] { pump.Run(); });
   std::thread signal_thread([&] { SignalLoop(signals, queue); });
   std::thread monitor_thread;
-  if (monitor) monitor_thread = std::thread([&] { MonitorLoop(*monitor, (*nft)->portid(), queue, stopping); });
-  bool ready = false;
-  // A failed sync (Docker went away mid-way) is retried with backoff until one succeeds,
-  // not left until the next event.
-  auto retry_at = std::chrono::steady_clock::time_point::max();
-  auto retry_backoff = 500ms;
-
-  uint64_t watchdog_usec = 0;
-  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-  auto next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);
-  bool running = true;
-  while (running) {
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(next_drift_check, retry_at) -
-                                                                      std::chrono::steady_clock::now());
-    auto item = queue.Pop(std::max(wait, 0ms));
-    bool sync = false;
-    std::string reason;
-    std::string tamper;  // the first foreign change of this batch
-    auto tamper_noticed = std::chrono::steady_clock::time_point{};
-    int64_t first_event_nano = 0;  // the oldest event of this batch
-    int64_t last_event_nano = 0;   // the event named in `reason`
-    while (item) {
-      switch (item->kind) {
-        case WorkItem::Kind::kEvent:
-          reconciler.NoteEvent(item->event);
-          if (ipo::daemon::Relevant(item->event)) {
-            sync = true;
-            if (!first_event_nano) first_event_nano = item->event.time_nano;
-            last_event_nano = item->event.time_nano;
-            reason = "event " + item->event.action + " " + ipo::daemon::EventSubject(item->event);
-          }
-          break;
-        case WorkItem::Kind::kConnected:
-          reconciler.SetDocker(true, "connected, API " + item->detail);
-          sync = true;
-          reason = "docker connected";
-          break;
-        case WorkItem::Kind::kDisconnected:
-          reconciler.SetDocker(false, item->detail);
-          break;
-        case WorkItem::Kind::kResync:
-          sync = true;
-          reason = "resync requested";
-          break;
-        case WorkItem::Kind::kReload: {
-          auto fresh = ipo::policy::LoadPolicy(opt.policy);
-          if (!fresh.ok()) {
-            spdlog::error("policy reload refused, keeping the policy in force: {}", fresh.status().message());
-            reconciler.NoteReloadRefused(fresh.status().message());
-          } else {
-            ipo::Status st = reconciler.ReplacePolicy(*fresh);
-            if (!st.ok()) spdlog::error("policy reload: {}", st.message());
-          }
-          break;
-        }
-        case WorkItem::Kind::kTamper:
-          reconciler.NoteTampering();
-          if (tamper.empty()) {
-            tamper = item->detail;
-            tamper_noticed = item->at;
-          }
-          break;
-        case WorkItem::Kind::kMonitorLost:
-          reconciler.NoteMonitorLost(item->detail);
-          break;
-        case WorkItem::Kind::kStop:
-          running = false;
-          break;
-      }
-      item = queue.TryPop();  // coalesce everything already queued into one sync
-    }
-    if (!running) break;
-    if (!tamper.empty()) {
-      auto drift = reconciler.CheckDrift(/*repair=*/true, tamper, tamper_noticed);
-      if (!drift.ok()) spdlog::error("repairing after a foreign change: {}", drift.status().message());
-    }
-    if (!sync && std::chrono::steady_clock::now() >= retry_at) {
-      sync = true;
-      reason = "retry after a failed sync";
-    }
-    if (sync) {
-      ipo::Status st = reconciler.Sync(reason);
-      if (st.ok()) {
-        retry_at = std::chrono::steady_clock::time_point::max();
-        retry_backoff = 500ms;
-      } else {
-        retry_at = std::chrono::steady_clock::now() + retry_backoff;
-        retry_backoff = std::min(retry_backoff * 2, std::chrono::milliseconds(5000));
-      }
-      if (st.ok() && !ready) {
-        ready = true;
-        sd_notify(0, "READY=1\nSTATUS=in sync with Docker; ruleset in force");
-      }
-      if (st.ok() && first_event_nano) {
-        int64_t now = NowNano();
-        spdlog::info("event-to-ruleset latency {:.2f} ms ({}; oldest event of the batch {:.2f} ms)",
-                     double(now - last_event_nano) / 1e6, reason, double(now - first_event_nano) / 1e6);
-      }
-    }
-    if (std::chrono::steady_clock::now() >= next_drift_check) {
-      reconciler.RetrySave();
-      // A host service that started or stopped on a container's -p port: decide again.
-      if (reconciler.HostSocketsChanged()) {
-        ipo::Status st = reconciler.Sync("host sockets on a -p port changed");
-        if (!st.ok()) spdlog::warn("sync after a host socket change: {}", st.message());
-      }
-      auto drift = reconciler.CheckDrift(/*repair=*/true);
-      if (!drift.ok()) spdlog::warn("drift check: {}", drift.status().message());
-      next_drift_check = std::chrono::steady_clock::now() + std::chrono::seconds(opt.drift_interval_s);
-    }
-    publish_bus_state();
-    if (watchdog) sd_notify(0, "WATCHDOG=1");
+  if (monitor) {
+    monitor_thread = std::thread([&] {
+      ipo::daemon::WatchTables([&](std::chrono::milliseconds t) { return monitor->Poll(t); }, (*nft)->portid(), queue,
+                               stopping);
+    });
   }
-  spdlog::info("stopping; the ruleset stays in force");
-  sd_notify(0, "STOPPING=1");
+  uint64_t watchdog_usec = 0;
+  ipo::daemon::ReconcileLoop loop(
+      reconciler, queue,
+      {.drift_interval = std::chrono::seconds(opt.drift_interval_s),
+       .load_policy = [&] { return ipo::policy::LoadPolicy(opt.policy); },
+       .notify = [](const std::string& state) { sd_notify(0, state.c_str()); },
+       .watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0,
+       .after_turn = publish_bus_state});
+  loop.Run();
   stopping = true;
   pump.Stop();
   pump_thread.join();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "hostsock/host_held.h"
+
 namespace ipo::daemon {
 
 docker::NetworkSpec SpecFor(const policy::Network& n) {
@@ -88,26 +90,18 @@ namespace {
 bool IsV6(const std::string& host_ip) { return host_ip.find(':') != std::string::npos; }
 bool IsWildcard(const std::string& host_ip) { return host_ip.empty() || host_ip == "0.0.0.0" || host_ip == "::"; }
 
-std::string ProtoName(uint8_t proto) { return proto == 17 ? "udp" : proto == 132 ? "sctp" : "tcp"; }
-
-// The host ports held by host processes: sockets no running container's binding explains.
-// A binding on a wildcard explains a wildcard socket of either family (docker-proxy binds
-// tcp4 or tcp6 as Docker asks); a specific address only the same address.
-std::set<model::ProxyPort> HostHeld(const std::vector<docker::ContainerInfo>& containers,
-                                      const std::vector<hostsock::HostSocket>& sockets) {
-  std::set<model::ProxyPort> held;
-  for (const hostsock::HostSocket& s : sockets) {
-    bool explained = s.owner == hostsock::kDockerProxyComm;  // Docker's own proxy, before migration
-    for (const docker::ContainerInfo& c : containers) {
-      if (!c.running) continue;
-      for (const docker::PortBinding& b : c.ports) {
-        if (b.host_port != s.port || model::ProxyPortFor(b.proto, b.host_port).proto != s.proto) continue;
-        if (IsWildcard(b.host_ip) ? IsWildcard(s.addr) : b.host_ip == s.addr) explained = true;
-      }
+// Whether a running container's binding explains a host socket: a binding on a wildcard
+// explains a wildcard socket of either family (docker-proxy binds tcp4 or tcp6 as Docker
+// asks); a specific address only the same address.
+bool ExplainedByContainer(const std::vector<docker::ContainerInfo>& containers, const hostsock::HostSocket& s) {
+  for (const docker::ContainerInfo& c : containers) {
+    if (!c.running) continue;
+    for (const docker::PortBinding& b : c.ports) {
+      if (b.host_port != s.port || model::ProxyPortFor(b.proto, b.host_port).proto != s.proto) continue;
+      if (IsWildcard(b.host_ip) ? IsWildcard(s.addr) : b.host_ip == s.addr) return true;
     }
-    if (!explained) held.insert(model::ProxyPort{s.proto, s.port});
   }
-  return held;
+  return false;
 }
 
 // The address of `c` a publication of family v6 targets ("" when none).
@@ -141,7 +135,8 @@ model::Observed Observe(const policy::Policy& policy, const std::vector<docker::
   std::map<std::string, std::string> refused = RefusedNetworks(policy, networks);
   std::set<model::ProxyPort> ports;
   std::set<std::string> why;
-  const std::set<model::ProxyPort> held = HostHeld(containers, host_sockets);
+  const hostsock::HeldPorts held =
+      hostsock::HostHeld(host_sockets, [&](const hostsock::HostSocket& s) { return ExplainedByContainer(containers, s); });
   std::set<model::ProxyPort> by_policy;
   for (const policy::Container& pc : policy.containers)
     for (const policy::Publish& p : pc.publish) by_policy.insert(model::ProxyPort{p.proto, p.host_port});
@@ -155,7 +150,7 @@ model::Observed Observe(const policy::Policy& policy, const std::vector<docker::
         if (b.host_port == 0) continue;
         model::ProxyPort pp = model::ProxyPortFor(b.proto, b.host_port);
         if (held.count(pp)) {
-          why.insert("container " + c.name + ": -p " + std::to_string(b.host_port) + "/" + ProtoName(pp.proto) +
+          why.insert("container " + c.name + ": -p " + std::to_string(b.host_port) + "/" + model::ProtoName(pp.proto) +
                      ": a host process listens on host port " + std::to_string(b.host_port) +
                      "; neither published nor guarded");
           continue;
@@ -170,7 +165,7 @@ model::Observed Observe(const policy::Policy& policy, const std::vector<docker::
         model::ProxyPort pp = model::ProxyPortFor(b.proto, b.host_port);
         if (held.count(pp)) continue;  // reported above
         if (by_policy.count(pp)) {
-          why.insert("container " + c.name + ": -p " + std::to_string(b.host_port) + "/" + ProtoName(pp.proto) +
+          why.insert("container " + c.name + ": -p " + std::to_string(b.host_port) + "/" + model::ProtoName(pp.proto) +
                      ": the policy publishes host port " + std::to_string(b.host_port) +
                      " itself; the policy's publication wins");
           continue;

@@ -2,29 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
-#include <set>
+#include <algorithm>
 
 #include "common/clock_text.h"
-#include "compile/drift.h"
 #include "daemon/event_pump.h"
+#include "daemon/flow_flush.h"
+#include "daemon/kernel_apply.h"
 #include "daemon/placement.h"
+#include "hostsock/host_held.h"
 
 namespace ipo::daemon {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::vector<nft::TableRef> Owned() {
-  std::vector<nft::TableRef> out;
-  for (const auto& [family, name] : compile::OwnedTables()) out.push_back({family, name});
-  return out;
-}
-
-std::string Describe(const nft::ElementChange& c) {
-  return std::string(c.add ? "+" : "-") + " " + nft::FamilyName(c.family) + " " + c.table + " @" + c.set + " { " +
-         nft::ElementToString(c.element) + " }";
-}
 
 }  // namespace
 
@@ -52,19 +42,12 @@ Status Reconciler::Restore(const std::vector<model::ProxyPort>& docker_ports) {
   // a port a host service holds (`docker create -p 22:22`): guarding those would lock the
   // operator out until the first sync, or for as long as Docker is down. Any listener there
   // that is not Docker's docker-proxy is the host's.
-  if (host_socket_source_) {
-    ReadHostSockets();
-    hostsock::FillOwners(host_sockets_);
-    std::erase_if(observed.proxy_ports, [&](const model::ProxyPort& p) {
-      for (const hostsock::HostSocket& s : host_sockets_) {
-        if (s.proto == p.proto && s.port == p.port && s.owner != hostsock::kDockerProxyComm) {
-          spdlog::warn("restore: host port {}/{} is held by {} (not a container's): not guarded", p.port,
-                       p.proto == 17 ? "udp" : "tcp", s.owner.empty() ? "a host process" : s.owner);
-          return true;
-        }
-      }
-      return false;
-    });
+  if (host_sockets_.has_source()) {
+    host_sockets_.Read();
+    hostsock::FillOwners(host_sockets_.last());
+    for (const hostsock::HeldPort& h : hostsock::DropHostHeld(observed.proxy_ports, host_sockets_.last()))
+      spdlog::warn("restore: host port {}/{} is held by {} (not a container's): not guarded", h.port.port,
+                   model::ProtoName(h.port.proto), h.Holder());
   }
   Status st = Apply(compile::Compile(policy_, observed), observed, "restore at start");
   Publish();
@@ -76,13 +59,13 @@ Status Reconciler::Place() {
   if (!networks.ok()) return networks.status();
   auto containers = docker_.ListContainers();
   if (!containers.ok()) return containers.status();
-  ReadHostSockets();
+  host_sockets_.Read();
   // Guard new docker-proxy ports BEFORE the slow network moves below (seconds): `docker run
   // -p` starts docker-proxy milliseconds after `create`, and the ports are known from then.
   // The -p bindings of containers that need no move are published here too.
   if (applied_) {
-    model::Observed now = Observe(policy_, *networks, *containers, host_sockets_);
-    KeepReleasedPorts(now);
+    model::Observed now = Observe(policy_, *networks, *containers, host_sockets_.last());
+    released_ports_.Keep(now.proxy_ports, state_.observed.proxy_ports, host_sockets_.last(), Clock::now());
     if (now.proxy_ports != state_.observed.proxy_ports || now.docker_published != state_.observed.docker_published ||
         now.bridges != state_.observed.bridges) {
       Status guarded = Apply(compile::Compile(policy_, now), now, "guard docker-proxy ports and new bridges before placement");
@@ -129,56 +112,11 @@ Status Reconciler::Place() {
   return Status::Ok();
 }
 
-void Reconciler::ReadHostSockets() {
-  if (!host_socket_source_) return;
-  auto sockets = host_socket_source_();
-  if (!sockets.ok()) {
-    spdlog::warn("reading the host's listening sockets: {}; keeping the last list", sockets.status().message());
-    return;
-  }
-  host_sockets_ = std::move(*sockets);
-}
-
-bool Reconciler::HostSocketsChanged() {
-  if (!host_socket_source_) return false;
-  auto now = host_socket_source_();
-  if (!now.ok()) return false;
-  std::set<model::ProxyPort> bound;
-  for (const docker::ContainerInfo& c : containers_)
-    for (const auto* list : {&c.ports, &c.configured_ports})
-      for (const docker::PortBinding& b : *list) bound.insert(model::ProxyPortFor(b.proto, b.host_port));
-  auto relevant = [&](const std::vector<hostsock::HostSocket>& sockets) {
-    std::vector<hostsock::HostSocket> out;
-    for (const hostsock::HostSocket& s : sockets)
-      if (bound.count(model::ProxyPort{s.proto, s.port})) out.push_back(s);
-    return out;
-  };
-  return relevant(*now) != relevant(host_sockets_);
-}
+bool Reconciler::HostSocketsChanged() { return host_sockets_.Changed(containers_); }
 
 void Reconciler::NoteProblem(const std::string& problem) {
   spdlog::warn("placement: {}", problem);
   problems_.push_back(problem);
-}
-
-void Reconciler::KeepReleasedPorts(model::Observed& o) {
-  constexpr auto kPortGrace = std::chrono::seconds(120);
-  auto now = Clock::now();
-  auto& ports = o.proxy_ports;
-  for (const model::ProxyPort& p : state_.observed.proxy_ports)
-    if (std::find(ports.begin(), ports.end(), p) == ports.end()) released_ports_.emplace(p, now);
-  // A released port a host process now holds is the host's: never kept guarded.
-  for (const hostsock::HostSocket& s : host_sockets_) released_ports_.erase(model::ProxyPort{s.proto, s.port});
-  for (const model::ProxyPort& p : ports) released_ports_.erase(p);
-  for (auto it = released_ports_.begin(); it != released_ports_.end();) {
-    if (now - it->second >= kPortGrace) {
-      it = released_ports_.erase(it);
-    } else {
-      ports.push_back(it->first);
-      ++it;
-    }
-  }
-  std::sort(ports.begin(), ports.end());
 }
 
 Status Reconciler::Sync(const std::string& reason) {
@@ -191,12 +129,12 @@ Status Reconciler::Sync(const std::string& reason) {
     return st;
   }
   std::vector<std::string> conflicts;
-  model::Observed observed = Observe(policy_, networks_, containers_, host_sockets_, &conflicts);
+  model::Observed observed = Observe(policy_, networks_, containers_, host_sockets_.last(), &conflicts);
   for (const auto& c : conflicts)
     if (std::find(publish_conflicts_.begin(), publish_conflicts_.end(), c) == publish_conflicts_.end())
       spdlog::warn("publication: {}", c);
   publish_conflicts_ = std::move(conflicts);
-  KeepReleasedPorts(observed);
+  released_ports_.Keep(observed.proxy_ports, state_.observed.proxy_ports, host_sockets_.last(), Clock::now());
   st = Apply(compile::Compile(policy_, observed), observed, reason);
   Publish();
   return st;
@@ -204,38 +142,21 @@ Status Reconciler::Sync(const std::string& reason) {
 
 Status Reconciler::Apply(const nft::Ruleset& desired, const model::Observed& observed, const std::string& reason) {
   auto start = Clock::now();
-  std::string kind;
-  Status st;
   // Computed before state_/applied_ move on; flushed only once the new ruleset is in force.
   const std::vector<conntrack::Target> lost =
       conntrack::LostTargets(state_.observed, applied_ ? &*applied_ : nullptr, observed, desired);
-  if (applied_ && nft::SameStructure(*applied_, desired)) {
-    auto changes = nft::DiffElements(*applied_, desired);
-    if (changes.empty()) {
-      state_.observed = observed;
-      FlushLost(lost, reason);
-      return Status::Ok();
-    }
-    st = nft_.UpdateElements(changes);
-    kind = "elements";
-    if (st.ok()) {
-      for (const auto& c : changes) spdlog::info("ruleset ({}): {}", reason, Describe(c));
-    } else {
-      spdlog::warn("element update failed ({}); replacing the tables instead", st.message());
-    }
+  auto kind = ApplyRuleset(nft_, applied_ ? &*applied_ : nullptr, desired, reason);
+  if (!kind.ok()) {
+    last_error_ = kind.status().message();
+    return kind.status();
   }
-  if (kind.empty() || !st.ok()) {
-    kind = "full";
-    st = nft_.ReplaceTables(desired, false);
-    if (!st.ok()) {
-      last_error_ = st.message();
-      spdlog::error("applying the ruleset ({}) failed, the kernel keeps the previous one: {}", reason, st.message());
-      return st;
-    }
-    spdlog::info("ruleset ({}): replaced tables inet/ip/ip6 {} in one batch", reason, compile::kFilterTable);
+  if (kind->empty()) {  // the kernel has it already
+    state_.observed = observed;
+    FlushLost(lost, reason);
+    return Status::Ok();
   }
   last_apply_ms_ = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  last_apply_kind_ = kind;
+  last_apply_kind_ = *kind;
   last_error_.clear();
   applied_ = desired;
   state_.generation++;
@@ -258,40 +179,21 @@ Status Reconciler::Apply(const nft::Ruleset& desired, const model::Observed& obs
 }
 
 void Reconciler::FlushLost(const std::vector<conntrack::Target>& lost, const std::string& reason) {
-  if (lost.empty()) return;
-  nlohmann::json why = nlohmann::json::array();
-  for (const auto& t : lost) why.push_back(t.why);
-  if (conntrack_ == nullptr) {
-    spdlog::warn("conntrack ({}): {} target(s) lost their owner but flows cannot be removed ({}): {}", reason,
-                 lost.size(), conntrack_off_.empty() ? "no flusher" : conntrack_off_, why.dump());
-    return;
-  }
-  auto start = Clock::now();
-  auto r = conntrack_->Flush(lost);
-  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  std::optional<FlowFlush> flush = FlushLostFlows(conntrack_, lost, reason, conntrack_off_);
+  if (!flush) return;
   ++conntrack_flushes_;
-  if (!r.ok()) {
-    conntrack_error_ = r.status().message();
-    last_flush_ = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"error", conntrack_error_}, {"ms", ms}};
-    spdlog::error("conntrack ({}): removing the flows of {} target(s) failed: {}; they may still reach the next "
-                  "holder: {}", reason, lost.size(), conntrack_error_, why.dump());
-    return;
-  }
-  conntrack_error_.clear();
-  conntrack_removed_ += r->removed;
-  last_flush_ = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"scanned", r->scanned},
-                 {"removed", r->removed}, {"vanished", r->vanished}, {"ms", ms}};
-  spdlog::info("conntrack ({}): removed {} flow(s) ({} already gone) of {} tracked in {:.2f} ms; {} target(s) lost "
-               "their owner: {}", reason, r->removed, r->vanished, r->scanned, ms, lost.size(), why.dump());
+  conntrack_error_ = flush->error;
+  conntrack_removed_ += flush->removed;
+  last_flush_ = std::move(flush->record);
 }
 
 Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::string& trigger,
                                                      Clock::time_point noticed) {
   if (!applied_) return std::vector<std::string>{};
   if (noticed == Clock::time_point{}) noticed = Clock::now();
-  auto kernel = nft_.ReadTables(Owned());
+  auto kernel = ReadDrift(nft_, *applied_);
   if (!kernel.ok()) return kernel.status();
-  drift_ = compile::FindDrift(*applied_, *kernel);
+  drift_ = std::move(*kernel);
   if (drift_.empty() || !repair) {
     Publish();
     return drift_;
@@ -299,15 +201,7 @@ Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::
   for (const auto& d : drift_) spdlog::warn("drift: {}", d);
   std::vector<std::string> found = drift_;
   if (drift_observer_) drift_observer_(found);
-  Status st = nft_.ReplaceTables(*applied_, false);
-  if (st.ok()) {
-    auto again = nft_.ReadTables(Owned());  // confirm the repair holds
-    if (!again.ok()) {
-      st = again.status();
-    } else if (auto left = compile::FindDrift(*applied_, *again); !left.empty()) {
-      st = Status::Internal("repair did not hold: " + left.front());
-    }
-  }
+  Status st = RepairTables(nft_, *applied_);
   if (!st.ok()) {
     last_error_ = "drift repair failed: " + st.message();
     spdlog::error("{} ({})", last_error_, trigger);

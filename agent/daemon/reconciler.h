@@ -30,6 +30,8 @@
 #include "common/status.h"
 #include "compile/compiler.h"
 #include "conntrack/flusher.h"
+#include "daemon/host_sockets.h"
+#include "daemon/released_ports.h"
 #include "docker/docker_api.h"
 #include "hostsock/sock_diag.h"
 #include "nft/nft_backend.h"
@@ -79,8 +81,8 @@ class Reconciler {
   // Where each Sync reads the host's own sockets (hostsock::ListHostSockets in the daemon, a
   // fake in tests); none set: no host socket is known, every -p port is guarded and
   // published. A failed read keeps the last list (and logs).
-  using HostSocketSource = std::function<Result<std::vector<hostsock::HostSocket>>()>;
-  void SetHostSocketSource(HostSocketSource source) { host_socket_source_ = std::move(source); }
+  using HostSocketSource = HostSockets::Source;
+  void SetHostSocketSource(HostSocketSource source) { host_sockets_.SetSource(std::move(source)); }
   // True when the host's sockets on a port some container binds (-p) differ from the last
   // Sync's: a host service started or stopped there, and the next Sync must decide again
   // (called at every drift check; no event comes from Docker for it).
@@ -105,14 +107,9 @@ class Reconciler {
  private:
   Status Apply(const nft::Ruleset& desired, const model::Observed& observed, const std::string& reason);
   Status Place();
-  void ReadHostSockets();
   void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
   // Records a placement Docker refused (status "problems", health "degraded"); the sync goes on.
   void NoteProblem(const std::string& problem);
-  // Keeps a docker-proxy port guarded for kPortGrace after its last container is gone, so a
-  // container removed and recreated with the same -p (docker-compose up, a redeploy) never
-  // finds its port unguarded while the agent catches up.
-  void KeepReleasedPorts(model::Observed& o);
   // Removes the flows of `lost` (after the batch that put the new ruleset in force).
   void FlushLost(const std::vector<conntrack::Target>& lost, const std::string& reason);
 
@@ -131,8 +128,7 @@ class Reconciler {
   std::vector<docker::ContainerInfo> containers_;  // last seen
   std::vector<docker::NetworkInfo> networks_;      // last seen
   std::vector<std::string> problems_;
-  HostSocketSource host_socket_source_;
-  std::vector<hostsock::HostSocket> host_sockets_;  // last read
+  HostSockets host_sockets_;
   std::vector<std::string> publish_conflicts_;      // from the last Observe (status)
   std::vector<std::string> drift_;
   uint64_t drift_repairs_ = 0;
@@ -145,7 +141,7 @@ class Reconciler {
   nlohmann::json boot_restore_;
   std::string state_error_;  // why the last save failed ("" when it worked)
   std::string reload_refused_;  // why the last reload was refused ("" when it worked)
-  std::map<model::ProxyPort, std::chrono::steady_clock::time_point> released_ports_;
+  ReleasedPorts released_ports_;  // kept guarded for a grace period after their container
   uint64_t syncs_ = 0;
   uint64_t events_ = 0;
   double last_apply_ms_ = 0;

@@ -1,53 +1,15 @@
+// The Reconciler on fakes: placement, element and full applies, restore, drift repair,
+// state saving, health. Its parts have their own tests (kernel_apply_test.cc, ...); the ports
+// it guards are in reconciler_ports_test.cc, conntrack in reconciler_conntrack_test.cc.
 #include "daemon/reconciler.h"
 
-#include <catch2/catch.hpp>
-#include <filesystem>
 #include <fstream>
-#include <spdlog/spdlog.h>
 
 #include "compile/drift.h"
-#include "daemon/placement.h"
-#include "testing/fake_conntrack.h"
-#include "testing/fake_docker_api.h"
-#include "testing/fake_nft_backend.h"
+#include "daemon/test_fixture.h"
 
 using namespace ipo;
-
-namespace {
-
-const bool kQuiet = [] {
-  spdlog::set_level(spdlog::level::off);
-  return true;
-}();
-
-policy::Policy LabPolicy() {
-  auto p = policy::LoadPolicy(IPO_POLICY_FILE);
-  REQUIRE(p.ok());
-  return *p;
-}
-
-std::string TempDir() {
-  char tmpl[] = "/tmp/ipo-reconciler-test.XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
-
-std::vector<std::string> Elements(const nft::Ruleset& rs, nft::Family f, const std::string& table,
-                                  const std::string& set) {
-  std::vector<std::string> out;
-  for (const auto& e : rs.FindTable(f, table)->FindSet(set)->elements) out.push_back(nft::ElementToString(e));
-  return out;
-}
-
-struct Fixture {
-  std::string dir = TempDir();
-  testing::FakeDockerApi docker;
-  testing::FakeNftBackend nft;
-  state::StateStore store{dir};
-  ~Fixture() { std::filesystem::remove_all(dir); }
-};
-
-}  // namespace
+using namespace ipo::daemon::testfix;
 
 TEST_CASE("plain containers are moved to their policy networks and their ports published") {
   Fixture f;
@@ -122,10 +84,8 @@ TEST_CASE("container churn is applied as one element batch, and the state is sav
 }
 
 TEST_CASE("an address taken over by another container is never published for it") {
-  Fixture f;
-  f.docker.Run("docker_a");
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  REQUIRE(r.Sync("start").ok());
+  Started f;
+  daemon::Reconciler& r = *f.r;
   std::string old_ip = f.docker.Find("docker_a")->endpoints.at(0).ipv4;
   f.docker.Find("docker_a")->running = false;
   REQUIRE(r.Sync("die docker_a").ok());
@@ -138,39 +98,29 @@ TEST_CASE("an address taken over by another container is never published for it"
 }
 
 TEST_CASE("docker down keeps the ruleset in force and reports degraded") {
-  Fixture f;
-  f.docker.Run("docker_a");
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  REQUIRE(r.Sync("start").ok());
+  Started f;
+  daemon::Reconciler& r = *f.r;
   r.SetDocker(true, "connected");
-  nft::Ruleset before = f.nft.kernel;
   f.docker.down = true;
   CHECK_FALSE(r.Sync("reconnect").ok());
   r.SetDocker(false, "connection refused");
-  CHECK(f.nft.kernel.ToString() == before.ToString());
+  CHECK(f.nft.kernel.ToString() == f.before.ToString());
   CHECK(r.StatusJson()["health"] == "degraded");
 }
 
 TEST_CASE("restart restores the saved ruleset before docker answers") {
-  Fixture f;
-  f.docker.Run("docker_a");
-  {
-    daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-    REQUIRE(r.Sync("start").ok());
-  }
-  nft::Ruleset before = f.nft.kernel;
+  Started f;
+  f.r.reset();
   testing::FakeNftBackend fresh;  // the kernel after a reboot: empty
   f.docker.down = true;
   daemon::Reconciler again(LabPolicy(), f.docker, fresh, f.store);
   REQUIRE(again.Restore().ok());
-  CHECK(fresh.kernel.ToString() == before.ToString());
+  CHECK(fresh.kernel.ToString() == f.before.ToString());
 }
 
 TEST_CASE("drift is detected and repaired with a full replace") {
-  Fixture f;
-  f.docker.Run("docker_a");
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  REQUIRE(r.Sync("start").ok());
+  Started f;
+  daemon::Reconciler& r = *f.r;
   auto found = r.CheckDrift(true);
   REQUIRE(found.ok());
   CHECK(found->empty());
@@ -191,10 +141,8 @@ TEST_CASE("drift is detected and repaired with a full replace") {
 }
 
 TEST_CASE("a repair that does not hold is an error, not a success") {
-  Fixture f;
-  f.docker.Run("docker_a");
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  REQUIRE(r.Sync("start").ok());
+  Started f;
+  daemon::Reconciler& r = *f.r;
   f.nft.kernel.tables.pop_back();  // someone deleted ip6 ipo_netd_nat
   f.nft.fail_next = 1;             // and the kernel refuses the repair batch
   auto found = r.CheckDrift(true, "delete table ip6 ipo_netd_nat (netlink port 7)");
@@ -210,7 +158,7 @@ TEST_CASE("a repair that does not hold is an error, not a success") {
 }
 
 TEST_CASE("a state directory that cannot be written degrades health but keeps the ruleset") {
-  std::string dir = TempDir();
+  std::string dir = daemon::testfix::TempDir();
   testing::FakeDockerApi docker;
   testing::FakeNftBackend nft;
   state::StateStore store(dir + "/not-a-dir/state");  // its parent is a file: every save fails
@@ -238,49 +186,15 @@ TEST_CASE("a state directory that cannot be written degrades health but keeps th
 }
 
 TEST_CASE("a failed apply leaves the previous ruleset and the next sync replaces the tables") {
-  Fixture f;
-  f.docker.Run("docker_a");
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  REQUIRE(r.Sync("start").ok());
-  nft::Ruleset before = f.nft.kernel;
+  Started f;
+  daemon::Reconciler& r = *f.r;
   f.docker.Find("docker_a")->running = false;
   f.nft.fail_next = 2;  // the element batch and the fallback replace both fail
   CHECK_FALSE(r.Sync("die").ok());
-  CHECK(f.nft.kernel.ToString() == before.ToString());
+  CHECK(f.nft.kernel.ToString() == f.before.ToString());
   CHECK(r.StatusJson()["health"] == "degraded");
   REQUIRE(r.Sync("retry").ok());
   CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
-}
-
-TEST_CASE("docker-proxy ports are guarded for as long as their container exists") {
-  auto p = LabPolicy();
-  std::vector<docker::ContainerInfo> cs = {
-      {"1", "docker_b", true, "running", 1, {}, {{"tcp", 3316, "0.0.0.0", 9999}, {"tcp", 3316, "::", 9999}}, {}},
-      {"2", "other", true, "running", 1, {}, {{"udp", 53, "", 5353}}, {{"udp", 53, "", 5353}}},
-      // stopped (restart policy, dockerd restart): docker-proxy comes back the moment it starts
-      {"3", "stopped", false, "exited", 0, {}, {}, {{"tcp", 1, "", 7777}}},
-      // just created (`docker run -p` between create and start)
-      {"4", "created", false, "created", 0, {}, {}, {{"tcp", 80, "", 8888}, {"tcp", 81, "", 0}}},
-  };
-  auto o = daemon::Observe(p, {}, cs);
-  REQUIRE(o.proxy_ports.size() == 4);
-  CHECK(o.proxy_ports[0] == model::ProxyPort{6, 7777});
-  CHECK(o.proxy_ports[1] == model::ProxyPort{6, 8888});
-  CHECK(o.proxy_ports[2] == model::ProxyPort{6, 9999});
-  CHECK(o.proxy_ports[3] == model::ProxyPort{17, 5353});
-  cs.pop_back();  // `docker rm`: only then does the port leave the set
-  CHECK(daemon::Observe(p, {}, cs).proxy_ports.size() == 3);
-}
-
-TEST_CASE("a removed container's docker-proxy port stays guarded for a grace period") {
-  Fixture f;
-  f.docker.Run("web", {{"tcp", 80, "", 8081}});
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  REQUIRE(r.Sync("start web").ok());
-  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 8081"});
-  f.docker.containers.clear();  // docker rm -f web; docker run -p 8081:80 ... comes next
-  REQUIRE(r.Sync("destroy web").ok());
-  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 8081"});
 }
 
 TEST_CASE("a lost notification monitor is shown as off and degrades health") {
@@ -300,216 +214,6 @@ TEST_CASE("a lost notification monitor is shown as off and degrades health") {
   CHECK(st["health_reason"] ==
         "nftables notifications lost (recv: No buffer space available): foreign changes are repaired at the periodic "
         "drift check only");
-}
-
-namespace {
-
-// A WAN client's flow to host:host_port, DNATed to addr:port.
-conntrack::Entry WanFlow(const std::string& addr, uint16_t host_port, uint16_t port) {
-  return {{"203.0.113.9", "198.51.100.1", 6, 40000, host_port}, {addr, "203.0.113.9", 6, port, 40000}};
-}
-
-}  // namespace
-
-TEST_CASE("conntrack follows the ruleset: a dead container's flows end, its address's next holder gets none") {
-  Fixture f;
-  testing::FakeFlusher ct;
-  f.docker.Run("docker_a");
-  f.docker.Run("docker_b");
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store, &ct);
-  REQUIRE(r.Sync("start").ok());
-  r.SetDocker(true, "connected");
-  std::string a4 = f.docker.Find("docker_a")->endpoints.at(0).ipv4;
-  std::string b4 = f.docker.Find("docker_b")->endpoints.at(0).ipv4;
-  REQUIRE(a4 != b4);
-  CHECK(ct.calls.empty());  // the first sync took nothing from anybody
-  ct.entries = {WanFlow(a4, 8080, 8080), WanFlow(b4, 3316, 3316)};
-
-  REQUIRE(r.Sync("nothing changed").ok());
-  CHECK(ct.calls.empty());
-
-  f.docker.Find("docker_a")->running = false;  // docker_a died
-  REQUIRE(r.Sync("die docker_a").ok());
-  REQUIRE(ct.calls.size() == 1);
-  CHECK(ct.calls[0].size() == 2);  // IPv4 and IPv6
-  CHECK(ct.calls[0][0].why == a4 + " no longer belongs to docker_a (id id-docker_a): stopped");
-  // docker_a's flow is gone before its address can be handed out; docker_b keeps its flow.
-  CHECK(ct.entries == std::vector<conntrack::Entry>{WanFlow(b4, 3316, 3316)});
-  auto st = r.StatusJson();
-  CHECK(st["health"] == "ok");
-  CHECK(st["conntrack"]["flushes"] == 1);
-  CHECK(st["conntrack"]["removed"] == 1);
-  CHECK(st["conntrack"]["last_flush"]["reason"] == "die docker_a");
-  CHECK(st["conntrack"]["last_flush"]["targets"][0] == a4 + " no longer belongs to docker_a (id id-docker_a): stopped");
-
-  // The intruder takes the address: no owner changed among the policy's containers.
-  docker::ContainerInfo intruder{"id-intruder", "intruder", true, "running", 1, {{"ipo-shared", "x", a4, ""}}, {}, {}};
-  f.docker.containers.push_back(intruder);
-  REQUIRE(r.Sync("start intruder").ok());
-  CHECK(ct.calls.size() == 1);
-}
-
-TEST_CASE("conntrack follows the ruleset: a publication revoked by a reload ends its flows") {
-  Fixture f;
-  testing::FakeFlusher ct;
-  f.docker.Run("docker_a");
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store, &ct);
-  REQUIRE(r.Sync("start").ok());
-  r.SetDocker(true, "connected");
-  std::string a4 = f.docker.Find("docker_a")->endpoints.at(0).ipv4;
-  conntrack::Entry lan{{"192.168.1.5", a4, 6, 40001, 8080}, {a4, "192.168.1.5", 6, 8080, 40001}};
-  ct.entries = {WanFlow(a4, 8080, 8080), lan};
-  policy::Policy p = LabPolicy();
-  for (auto& c : p.containers)
-    if (c.name == "docker_a") c.publish.clear();
-  REQUIRE(r.ReplacePolicy(p).ok());
-  REQUIRE(ct.calls.size() == 1);
-  CHECK(ct.calls[0].at(0).why == "publication tcp 8080 -> " + a4 + ":8080 (publish-any) revoked");
-  CHECK(ct.entries == std::vector<conntrack::Entry>{lan});  // the allowlist reaches it directly still
-}
-
-TEST_CASE("a failed conntrack flush degrades health until one works") {
-  Fixture f;
-  testing::FakeFlusher ct;
-  f.docker.Run("docker_a");
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store, &ct);
-  REQUIRE(r.Sync("start").ok());
-  r.SetDocker(true, "connected");
-  ct.fail = true;
-  f.docker.Find("docker_a")->running = false;
-  REQUIRE(r.Sync("die docker_a").ok());  // the ruleset is in force; only the flows may linger
-  auto st = r.StatusJson();
-  CHECK(st["health"] == "degraded");
-  CHECK(st["health_reason"] == "conntrack flush failed (established flows to a lost target may still pass): "
-                               "conntrack dump failed: injected failure");
-  ct.fail = false;
-  f.docker.Find("docker_a")->running = true;
-  REQUIRE(r.Sync("start docker_a").ok());
-  f.docker.Find("docker_a")->running = false;
-  REQUIRE(r.Sync("die docker_a").ok());
-  CHECK(r.StatusJson()["health"] == "ok");
-}
-
-TEST_CASE("without a flusher the daemon says why and health is degraded") {
-  Fixture f;
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  REQUIRE(r.Sync("start").ok());
-  r.SetDocker(true, "connected");
-  r.SetConntrackOff("conntrack socket: netlink socket(NETLINK_NETFILTER) failed");
-  CHECK(r.StatusJson()["health_reason"] == "conntrack flows are not removed when a target loses its owner: "
-                                           "conntrack socket: netlink socket(NETLINK_NETFILTER) failed");
-  CHECK(r.StatusJson()["conntrack"]["enabled"] == false);
-}
-
-TEST_CASE("a port a host process listens on is neither guarded nor published") {
-  auto p = LabPolicy();
-  std::vector<hostsock::HostSocket> host = {{6, "::", 22, 0, ""}, {6, "0.0.0.0", 8081, 0, ""}, {17, "0.0.0.0", 5353, 0, ""}};
-  std::vector<docker::ContainerInfo> cs = {
-      // docker create -p 22:22 (never started): the host's sshd holds 22
-      {"1", "sneaky", false, "created", 0, {}, {}, {{"tcp", 22, "", 22}}},
-      // running with Docker's own docker-proxy on 0.0.0.0:8081: its listener explains the socket
-      {"2", "web", true, "running", 1, {{"bridge", "n", "172.17.0.2", ""}}, {{"tcp", 80, "0.0.0.0", 8081}},
-       {{"tcp", 80, "", 8081}}},
-      // created -p 5353:53/udp while a host resolver serves 5353
-      {"3", "dns", false, "created", 0, {}, {}, {{"udp", 53, "", 5353}}},
-  };
-  std::vector<std::string> conflicts;
-  auto o = daemon::Observe(p, {}, cs, host, &conflicts);
-  CHECK(o.proxy_ports == std::vector<model::ProxyPort>{{6, 8081}});
-  REQUIRE(o.docker_published.size() == 1);
-  CHECK(o.docker_published[0] == model::DockerPublication{6, 8081, false, "", "172.17.0.2", 80, "web"});
-  CHECK(conflicts == std::vector<std::string>{
-                         "container dns: -p 5353/udp: a host process listens on host port 5353; neither published "
-                         "nor guarded",
-                         "container sneaky: -p 22/tcp: a host process listens on host port 22; neither published nor "
-                         "guarded"});
-}
-
-TEST_CASE("docker -p bindings target the policy network, HostIp kept, the policy's own ports win") {
-  auto p = LabPolicy();
-  std::vector<docker::ContainerInfo> cs = {
-      {"1", "docker_b", true, "running", 1,
-       {{"bridge", "n0", "172.17.0.3", ""}, {"ipo-shared", "n1", "172.30.1.3", "fd00:ac1e:1::3"}},
-       {{"tcp", 3316, "0.0.0.0", 9999}, {"tcp", 3316, "::", 9999}, {"tcp", 3316, "192.168.1.100", 3316}},
-       {}},
-      {"2", "stranger", true, "running", 1, {{"bridge", "n0", "172.17.0.5", ""}}, {{"udp", 53, "", 5353}, {"tcp", 1, "::", 7000}}, {}},
-      {"3", "stopped", false, "exited", 0, {{"bridge", "n0", "", ""}}, {}, {{"tcp", 80, "", 8888}}},
-  };
-  std::vector<std::string> conflicts;
-  auto o = daemon::Observe(p, {}, cs, {}, &conflicts);
-  std::vector<model::DockerPublication> want = {
-      {6, 9999, false, "", "172.30.1.3", 3316, "docker_b"},
-      {6, 9999, true, "", "fd00:ac1e:1::3", 3316, "docker_b"},
-      {17, 5353, false, "", "172.17.0.5", 53, "stranger"},
-  };
-  CHECK(o.docker_published == want);
-  CHECK(conflicts == std::vector<std::string>{
-                         "container docker_b: -p 3316/tcp: the policy publishes host port 3316 itself; the policy's "
-                         "publication wins"});
-}
-
-TEST_CASE("docker create -p 22:22 while the host listens on 22: status names the conflict, 22 stays open") {
-  Fixture f;
-  f.docker.Run("web", {{"tcp", 80, "", 8081}});
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  r.SetHostSocketSource([] { return Result<std::vector<hostsock::HostSocket>>(std::vector<hostsock::HostSocket>{{6, "::", 22, 0, ""}}); });
-  docker::ContainerInfo sneaky;
-  sneaky.id = "s1";
-  sneaky.name = "sneaky";
-  sneaky.state = "created";
-  sneaky.configured_ports = {{"tcp", 22, "", 22}};
-  f.docker.containers.push_back(sneaky);
-  REQUIRE(r.Sync("create sneaky").ok());
-  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 8081"});
-  auto st = r.StatusJson();
-  REQUIRE(st["publish_conflicts"].size() == 1);
-  CHECK(st["publish_conflicts"][0] ==
-        "container sneaky: -p 22/tcp: a host process listens on host port 22; neither published nor guarded");
-}
-
-TEST_CASE("Docker's own docker-proxy is a container's listener, not the host's") {
-  std::vector<hostsock::HostSocket> host = {{6, "0.0.0.0", 7777, 42, "docker-proxy"}, {6, "0.0.0.0", 22, 43, "sshd"}};
-  std::vector<docker::ContainerInfo> cs = {
-      {"1", "restarting", false, "exited", 0, {}, {}, {{"tcp", 80, "", 7777}, {"tcp", 22, "", 22}}},
-  };
-  std::vector<std::string> conflicts;
-  auto o = daemon::Observe(LabPolicy(), {}, cs, host, &conflicts);
-  CHECK(o.proxy_ports == std::vector<model::ProxyPort>{{6, 7777}});
-  CHECK(conflicts.size() == 1);
-}
-
-TEST_CASE("policy docker_publish none: -p bindings are reserved by Docker but never published") {
-  auto p = LabPolicy();
-  p.docker_publish = policy::DockerPublish::kNone;
-  std::vector<docker::ContainerInfo> cs = {
-      {"2", "stranger", true, "running", 1, {{"bridge", "n0", "172.17.0.5", ""}}, {{"tcp", 80, "", 7000}}, {}},
-  };
-  auto o = daemon::Observe(p, {}, cs);
-  CHECK(o.docker_published.empty());
-  CHECK(o.proxy_ports == std::vector<model::ProxyPort>{{6, 7000}});
-}
-
-TEST_CASE("a host service that starts later on a created container's -p port is noticed") {
-  Fixture f;
-  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
-  std::vector<hostsock::HostSocket> host;
-  r.SetHostSocketSource([&] { return Result<std::vector<hostsock::HostSocket>>(host); });
-  docker::ContainerInfo sneaky;
-  sneaky.id = "s1";
-  sneaky.name = "sneaky";
-  sneaky.state = "created";
-  sneaky.configured_ports = {{"tcp", 22, "", 22}};
-  f.docker.containers.push_back(sneaky);
-  REQUIRE(r.Sync("create sneaky").ok());
-  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports") == std::vector<std::string>{"tcp . 22"});
-  CHECK_FALSE(r.HostSocketsChanged());
-  host = {{17, "0.0.0.0", 53, 0, ""}};  // not a -p port: no reason to sync
-  CHECK_FALSE(r.HostSocketsChanged());
-  host.push_back({6, "::", 22, 0, ""});  // sshd starts
-  REQUIRE(r.HostSocketsChanged());
-  REQUIRE(r.Sync("host sockets").ok());
-  CHECK(Elements(f.nft.kernel, nft::Family::kInet, "ipo_netd", "proxy-ports").empty());
-  CHECK_FALSE(r.HostSocketsChanged());
 }
 
 TEST_CASE("a policy network that exists with another bridge and subnet is refused; the rest still applies") {

@@ -9,6 +9,8 @@ ProxyPort ProxyPortFor(const std::string& proto, uint16_t host_port) {
   return ProxyPort{p, host_port};
 }
 
+const char* ProtoName(uint8_t proto) { return proto == 17 ? "udp" : proto == 132 ? "sctp" : "tcp"; }
+
 void MergeProxyPorts(std::vector<ProxyPort>& ports, const std::vector<ProxyPort>& more) {
   ports.insert(ports.end(), more.begin(), more.end());
   std::sort(ports.begin(), ports.end());

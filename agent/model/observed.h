@@ -32,6 +32,8 @@ struct ProxyPort {
 
 // The ProxyPort of a Docker port binding's protocol ("tcp", "udp", "sctp") and host port.
 ProxyPort ProxyPortFor(const std::string& proto, uint16_t host_port);
+// The reverse: the name of a protocol number, "udp" (17), "sctp" (132), else "tcp".
+const char* ProtoName(uint8_t proto);
 // Adds `more` to `ports`, which stays sorted and without duplicates.
 void MergeProxyPorts(std::vector<ProxyPort>& ports, const std::vector<ProxyPort>& more);
 

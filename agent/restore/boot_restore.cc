@@ -12,6 +12,7 @@
 #include "compile/baseline.h"
 #include "compile/compiler.h"
 #include "docker/disk_ports.h"
+#include "hostsock/host_held.h"
 #include "hostsock/sock_diag.h"
 
 namespace ipo::restore {
@@ -92,23 +93,14 @@ nlohmann::json RunRestore(const Paths& paths, nft::NftBackend& nft) {
   nlohmann::json host_held = nlohmann::json::array();
   if (auto sockets = hostsock::ListHostSockets(); sockets.ok()) {
     hostsock::FillOwners(*sockets);
-    std::erase_if(ports, [&](const model::ProxyPort& p) {
-      for (const hostsock::HostSocket& s : *sockets) {
-        if (s.proto != p.proto || s.port != p.port || s.owner == hostsock::kDockerProxyComm) continue;
-        host_held.push_back(std::string(p.proto == 17 ? "udp" : "tcp") + "/" + std::to_string(p.port) + " (" +
-                            (s.owner.empty() ? "a host process" : s.owner) + ")");
-        return true;
-      }
-      return false;
-    });
+    for (const hostsock::HeldPort& h : hostsock::DropHostHeld(ports, *sockets)) host_held.push_back(h.ToString());
   } else {
     problems.push_back("host sockets unknown (" + sockets.status().message() + "): every -p port is guarded");
   }
   Decision d = DecideRestore(policy::LoadPolicy(paths.policy), store.Load(), store.path(), ports);
   nlohmann::json port_names = nlohmann::json::array();
   for (const model::ProxyPort& p : ports)
-    port_names.push_back(std::string(p.proto == 17 ? "udp" : p.proto == 132 ? "sctp" : "tcp") + "/" +
-                         std::to_string(p.port));
+    port_names.push_back(std::string(model::ProtoName(p.proto)) + "/" + std::to_string(p.port));
   nlohmann::json rec = {{"result", OutcomeName(d.outcome)}, {"detail", d.detail},
                         {"at", NowIso()},                   {"generation", d.generation},
                         {"tables", TableNames(d.ruleset)},  {"error", ""},

@@ -1,0 +1,40 @@
+#include "daemon/flow_flush.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "common/clock_text.h"
+
+namespace ipo::daemon {
+
+std::optional<FlowFlush> FlushLostFlows(conntrack::Flusher* flusher, const std::vector<conntrack::Target>& lost,
+                                        const std::string& reason, const std::string& off) {
+  if (lost.empty()) return std::nullopt;
+  nlohmann::json why = nlohmann::json::array();
+  for (const auto& t : lost) why.push_back(t.why);
+  if (flusher == nullptr) {
+    spdlog::warn("conntrack ({}): {} target(s) lost their owner but flows cannot be removed ({}): {}", reason,
+                 lost.size(), off.empty() ? "no flusher" : off, why.dump());
+    return std::nullopt;
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto r = flusher->Flush(lost);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  FlowFlush out;
+  if (!r.ok()) {
+    out.error = r.status().message();
+    out.record = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"error", out.error}, {"ms", ms}};
+    spdlog::error("conntrack ({}): removing the flows of {} target(s) failed: {}; they may still reach the next "
+                  "holder: {}", reason, lost.size(), out.error, why.dump());
+    return out;
+  }
+  out.removed = r->removed;
+  out.record = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"scanned", r->scanned},
+                {"removed", r->removed}, {"vanished", r->vanished}, {"ms", ms}};
+  spdlog::info("conntrack ({}): removed {} flow(s) ({} already gone) of {} tracked in {:.2f} ms; {} target(s) lost "
+               "their owner: {}", reason, r->removed, r->vanished, r->scanned, ms, lost.size(), why.dump());
+  return out;
+}
+
+}  // namespace ipo::daemon
