@@ -1,7 +1,8 @@
 // NginxSpec: the single source of truth for the ipo.com nginx site (rules/nginx/ipo.com.json)
-// and its parser. The parser is strict: every key is known, every value is checked, and a
-// bad spec yields a Status naming the source and the key path at fault ("tls.certificate"),
-// or the line and column of a JSON syntax error. Values that end up inside nginx directives
+// and its parser. The parser is strict (common/json_reader.h): every key is known, every value
+// is checked, and a bad spec yields a Status naming the source, the line and the key path at
+// fault ("ipo.com.json:7: key \"tls.certificate\" must be a string, got number"), or the line
+// and column of a JSON syntax error. Values that end up inside nginx directives
 // are checked so that they cannot break out of them (no quotes, ';', braces or whitespace).
 //
 // Thread safety: pure functions over values; safe from any thread.
