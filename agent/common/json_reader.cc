@@ -48,6 +48,7 @@ std::string ParseReason(const std::string& what) {
 }  // namespace
 
 std::string JsonValue::type_name() const { return json_->type_name(); }
+bool JsonValue::is_null() const { return json_->is_null(); }
 bool JsonValue::is_string() const { return json_->is_string(); }
 bool JsonValue::is_object() const { return json_->is_object(); }
 bool JsonValue::is_integer() const { return json_->is_number_integer(); }
@@ -149,7 +150,6 @@ bool JsonValue::BoolOr(std::string_view key, bool fallback) const {
 void JsonValue::ForEachMember(const std::function<void(const std::string&, const JsonValue&)>& fn) const {
   ExpectObject();
   for (auto it = json_->begin(); it != json_->end(); ++it) {
-    if (options_->null_is_absent && it->is_null()) continue;
     fn(it.key(), JsonValue(&*it, JsonMemberPath(path_, it.key()), options_));
   }
 }

@@ -58,6 +58,7 @@ class JsonValue {
   const std::string& path() const { return path_; }
   // nlohmann's names: "null", "boolean", "number", "string", "array", "object".
   std::string type_name() const;
+  bool is_null() const;
   bool is_string() const;
   bool is_integer() const;
   bool is_object() const;
@@ -92,8 +93,8 @@ class JsonValue {
   std::string StringOr(std::string_view key, const std::string& fallback) const;
   int64_t IntOr(std::string_view key, int64_t fallback) const;
   bool BoolOr(std::string_view key, bool fallback) const;
-  // Calls fn(key, value) for each member, in key order (null members are skipped when
-  // null_is_absent).
+  // Calls fn(key, value) for each member, in key order; null members too, whatever
+  // null_is_absent.
   void ForEachMember(const std::function<void(const std::string&, const JsonValue&)>& fn) const;
 
   // Arrays. Each fails "must be an array, got <type>" when this value is not one.
