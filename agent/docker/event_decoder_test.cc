@@ -71,12 +71,7 @@ TEST_CASE("DecodeEvent decodes every captured event in order", "[docker][event]"
 }
 
 TEST_CASE("DecodeEvent names what is wrong", "[docker][event]") {
-  auto check = [](std::string_view json, const std::string& message) {
-    auto ev = DecodeEvent(json);
-    REQUIRE_FALSE(ev.ok());
-    CHECK(ev.status().code() == Status::Code::kInvalidArgument);
-    CHECK(ev.status().message() == message);
-  };
+  auto check = [](std::string_view json, const std::string& message) { CheckInvalid(DecodeEvent(json), message); };
   check(R"({"Type":"container","Action":)",
         "Docker event: body:1:29: invalid JSON: syntax error while parsing value - unexpected end of input; "
         "expected '[', '{', or a literal");

@@ -65,12 +65,7 @@ TEST_CASE("DecodeContainer: exposed but unpublished port is left out", "[docker]
 }
 
 TEST_CASE("DecodeContainer names the bad field", "[docker][codec]") {
-  auto check = [](std::string_view json, const std::string& message) {
-    auto c = DecodeContainer(json);
-    REQUIRE_FALSE(c.ok());
-    CHECK(c.status().code() == Status::Code::kInvalidArgument);
-    CHECK(c.status().message() == message);
-  };
+  auto check = [](std::string_view json, const std::string& message) { CheckInvalid(DecodeContainer(json), message); };
   check("{\"Id\": ", "Docker container JSON: body:1:7: invalid JSON: syntax error while parsing value - unexpected end of "
         "input; expected '[', '{', or a literal");
   check(R"({"Id":"x","State":{"Pid":1e400}})",
