@@ -207,7 +207,8 @@ Policy Build(const JsonValue& root, const std::string& source) {
   p.lan = BuildLan(root.Get("lan"));
 
   JsonValue networks = root.Get("networks");
-  if (networks.size() == 0) networks.Fail("must name at least one network");
+  networks.ExpectArray();
+  if (networks.empty()) networks.Fail("must name at least one network");
   std::set<std::string> names;
   std::set<std::string> bridges;
   for (size_t i = 0; i < networks.size(); ++i) p.networks.push_back(BuildNetwork(networks.At(i), p.networks, names, bridges));
