@@ -158,6 +158,15 @@ TEST_CASE("bad specs name the key at fault", "[render]") {
   }
 }
 
+TEST_CASE("a spec beyond the size bounds is refused before it is parsed", "[render]") {
+  Result<NginxSpec> deep = ParseNginxSpec("{\"version\":\n" + std::string(100, '['), "spec.json");
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.status().message() == "spec.json:2: nesting deeper than 64 levels");
+  json j = ValidSpec();
+  j["site"]["fallback"] = "/" + std::string(5000, 'a');
+  CHECK(ErrorOf(j) == "spec.json:28: a string longer than 4096 bytes");
+}
+
 TEST_CASE("a spec that is not an object is refused", "[render]") {
   Result<NginxSpec> r = ParseNginxSpec("[1, 2]", "spec.json");
   REQUIRE_FALSE(r.ok());
