@@ -67,7 +67,7 @@ TEST_CASE("a bad spec fails and leaves --out untouched", "[render]") {
   CHECK(Slurp(out) == "previous");
   CHECK(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()) == 2);
   Status s = RunRenderNginx(spec.string(), out.string(), "debian12");
-  CHECK(s.message() == spec.string() + ": missing key \"listen\"");
+  CHECK(s.message() == spec.string() + ":1: missing key \"listen\"");
 }
 
 TEST_CASE("an unknown --target is a CLI validation error", "[render]") {

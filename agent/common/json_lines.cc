@@ -13,11 +13,29 @@ struct Frame {
 };
 
 std::string Child(const Frame& f) {
-  if (f.is_array) return f.path + "[" + std::to_string(f.index) + "]";
-  return f.path.empty() ? f.pending : f.path + "." + f.pending;
+  if (f.is_array) return JsonItemPath(f.path, static_cast<size_t>(f.index));
+  return JsonMemberPath(f.path, f.pending);
+}
+
+bool PlainKey(const std::string& key) {
+  if (key.empty()) return false;
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 }  // namespace
+
+std::string JsonMemberPath(const std::string& parent, const std::string& key) {
+  if (!PlainKey(key)) return parent + "[\"" + key + "\"]";
+  return parent.empty() ? key : parent + "." + key;
+}
+
+std::string JsonItemPath(const std::string& parent, size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
 
 JsonLines::JsonLines(std::string_view text) {
   std::vector<Frame> stack;

@@ -1,13 +1,15 @@
 // JsonLines: where each value of a JSON text starts, by path, so error messages about a
 // parsed document can name the line ("policy.json:14: networks[1].bridge: ...").
 //
-// Paths use the form the messages use: "networks[1].bridge", "lan.allow[0]", "" for the root.
+// Paths use the form the messages use: "networks[1].bridge", "lan.allow[0]", "" for the root;
+// a key that is not made of letters, digits, '_' and '-' is quoted: Ports["80/tcp"].
 // The index is built by a small scanner that only tracks structure; it assumes the text has
 // already been parsed successfully by nlohmann::json.
 //
 // Thread safety: immutable after construction.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <string_view>
@@ -24,6 +26,11 @@ class JsonLines {
  private:
   std::map<std::string, int> lines_;
 };
+
+// The path of member `key` of the value at `parent`: "a.key", "key" at the root, a["k.x"].
+std::string JsonMemberPath(const std::string& parent, const std::string& key);
+// The path of item `index` of the array at `parent`: "a[3]".
+std::string JsonItemPath(const std::string& parent, size_t index);
 
 // "<source>:<line>: <path>: <what>" (path omitted when empty).
 std::string JsonError(const std::string& source, const JsonLines& lines, const std::string& path,

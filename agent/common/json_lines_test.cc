@@ -35,3 +35,11 @@ TEST_CASE("JsonError formats source, line and path") {
   CHECK(ipo::JsonError("p.json", lines, "k", "must be a string") == "p.json:2: k: must be a string");
   CHECK(ipo::JsonError("p.json", lines, "", "empty") == "p.json:1: empty");
 }
+
+TEST_CASE("paths quote keys that are not plain names") {
+  CHECK(ipo::JsonMemberPath("", "lan") == "lan");
+  CHECK(ipo::JsonMemberPath("a", "b-c_1") == "a.b-c_1");
+  CHECK(ipo::JsonMemberPath("Ports", "80/tcp") == "Ports[\"80/tcp\"]");
+  CHECK(ipo::JsonMemberPath("", "") == "[\"\"]");
+  CHECK(ipo::JsonItemPath("list", 3) == "list[3]");
+}

@@ -103,6 +103,18 @@ size_t OnStreamData(char* data, size_t size, size_t count, void* user) {
   return s->split_status.ok() ? n : 0;  // 0 aborts the transfer
 }
 
+// The options a request and the event stream share: `url` over the unix socket `socket`,
+// no signals, libcurl's error text in `errbuf`, the body to write(data).
+void SetTransfer(CURL* h, const std::string& socket, const std::string& url, char* errbuf,
+                 curl_write_callback write, void* data) {
+  curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket.c_str());
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, data);
+}
+
 }  // namespace
 
 struct DockerClient::Handles {
@@ -156,13 +168,8 @@ Result<DockerClient::Response> DockerClient::Request(const char* method, const s
   Response resp;
   char errbuf[CURL_ERROR_SIZE] = {};
   HeaderList headers;
-  curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  SetTransfer(h, socket_path_, url, errbuf, &AppendToString, &resp.body);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request_timeout_.count()));
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &AppendToString);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
   if (body != nullptr) {
     headers.reset(curl_slist_append(nullptr, "Content-Type: application/json"));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
@@ -251,13 +258,8 @@ Status DockerClient::StreamEvents(int64_t since_nano,
   StreamState state;
   state.handle = h;
   char errbuf[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  SetTransfer(h, socket_path_, url, errbuf, &OnStreamData, &state);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request_timeout_.count()));
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnStreamData);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &state);
 
   if (curl_multi_add_handle(multi, h) != CURLM_OK) {
     return Status::Internal(what + ": libcurl cannot add the stream handle");

@@ -2,36 +2,32 @@
 
 #include <cstdio>
 #include <limits>
+#include <optional>
 
-#include "docker/json_fields.h"
+#include "docker/docker_json.h"
 
 namespace ipo::docker {
 
-using internal::Json;
-
 Result<Event> DecodeEvent(std::string_view json) {
-  return internal::Decode<Event>("Docker event", [&]() -> Event {
-    const Json doc = internal::ParseJson(json);
-    internal::ExpectObject(doc, "");
+  return internal::Decode<Event>("Docker event", json, [](const JsonValue& doc) {
     Event ev;
-    ev.type = internal::String(doc, "", "Type");
-    ev.action = internal::String(doc, "", "Action");
-    if (ev.type.empty()) throw internal::DecodeError("field Type is missing");
-    if (ev.action.empty()) throw internal::DecodeError("field Action is missing");
-    const Json& actor = internal::Object(doc, "", "Actor");
-    ev.id = internal::String(actor, "Actor", "ID");
-    const Json& attrs = internal::Object(actor, "Actor", "Attributes");
-    for (const auto& [key, value] : attrs.items()) {
-      ev.attributes[key] = internal::String(attrs, "Actor.Attributes", key.c_str());
+    ev.type = doc.Get("Type").NonEmptyString();
+    ev.action = doc.Get("Action").NonEmptyString();
+    if (std::optional<JsonValue> actor = doc.Find("Actor")) {
+      ev.id = actor->StringOr("ID", "");
+      if (std::optional<JsonValue> attrs = actor->Find("Attributes")) {
+        attrs->ForEachMember([&](const std::string& key, const JsonValue& value) {
+          ev.attributes[key] = value.is_null() ? "" : value.String();
+        });
+      }
     }
     constexpr int64_t kNanosPerSecond = 1'000'000'000;
-    ev.time_nano = internal::Int(doc, "", "timeNano", -1);
+    ev.time_nano = doc.IntOr("timeNano", -1);
     if (ev.time_nano < 0) {
-      const int64_t seconds = internal::Int(doc, "", "time", -1);
-      if (seconds < 0) throw internal::DecodeError("fields timeNano and time are missing");
+      const int64_t seconds = doc.IntOr("time", -1);
+      if (seconds < 0) doc.Fail("fields timeNano and time are missing");
       if (seconds > std::numeric_limits<int64_t>::max() / kNanosPerSecond) {
-        throw internal::DecodeError("field time: " + std::to_string(seconds) +
-                                    " seconds do not fit in nanoseconds");
+        doc.Get("time").Fail(std::to_string(seconds) + " seconds do not fit in nanoseconds");
       }
       ev.time_nano = seconds * kNanosPerSecond;
     }

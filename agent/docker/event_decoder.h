@@ -23,7 +23,7 @@ namespace ipo::docker {
 //    {"container":"<ctr id>","name":"ipo-shared","type":"bridge"}},"time":1,"timeNano":1000000001}
 // Type and Action are required; timeNano is preferred, else time (seconds) * 1e9.
 // Actions are passed through unchanged ("health_status: healthy", "exec_start: sh -c true").
-// Errors (InvalidArgument) read "Docker event: <problem>", naming the field or byte offset.
+// Errors (InvalidArgument) read "Docker event: body:<line>: <path>: <problem>" (docker_json.h).
 Result<Event> DecodeEvent(std::string_view json);
 
 // "/events?since=<sec>.<nanosec>&filters=<{"type":["container","network"]} url-encoded>";

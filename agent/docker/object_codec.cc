@@ -2,61 +2,64 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <tuple>
 
-#include "docker/json_fields.h"
+#include <nlohmann/json.hpp>
+
+#include "docker/docker_json.h"
 
 namespace ipo::docker {
 
-using internal::Json;
+using Json = nlohmann::json;
 
 namespace {
 
 constexpr char kBridgeNameOption[] = "com.docker.network.bridge.name";
 constexpr char kIccOption[] = "com.docker.network.bridge.enable_icc";
 
-// "80/tcp" -> {80, "tcp"}; a missing protocol means tcp.
-std::pair<uint16_t, std::string> ParsePortKey(const std::string& key, const std::string& path) {
+// "80/tcp" -> {80, "tcp"}; a missing protocol means tcp. `at` is the key's value.
+std::pair<uint16_t, std::string> ParsePortKey(const std::string& key, const JsonValue& at) {
   const size_t slash = key.find('/');
   const std::string number = key.substr(0, slash);
   unsigned port = 0;
   auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), port);
   if (ec != std::errc() || end != number.data() + number.size() || port > 65535) {
-    throw internal::DecodeError("field " + path + ": '" + key + "' is not <port>/<proto>");
+    at.Fail("'" + key + "' is not <port>/<proto>");
   }
   std::string proto = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
   return {static_cast<uint16_t>(port), proto};
 }
 
-uint16_t ParseHostPort(const std::string& text, const std::string& path) {
+// The string `v` as a port number; 0 when absent or "".
+uint16_t HostPort(const std::optional<JsonValue>& v) {
+  const std::string text = v ? v->String() : "";
+  if (text.empty()) return 0;
   unsigned port = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
   if (ec != std::errc() || end != text.data() + text.size() || port > 65535) {
-    throw internal::DecodeError("field " + path + ": '" + text + "' is not a port number");
+    v->Fail("'" + text + "' is not a port number");
   }
   return static_cast<uint16_t>(port);
 }
 
 // {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "81/tcp": null} -> sorted bindings.
-std::vector<PortBinding> PortBindingsFromJson(const Json& ports, const std::string& where) {
+std::vector<PortBinding> PortBindingsFromJson(const std::optional<JsonValue>& ports) {
   std::vector<PortBinding> out;
-  for (const auto& [key, bindings] : ports.items()) {
-    const std::string path = where + "[\"" + key + "\"]";
-    auto [container_port, proto] = ParsePortKey(key, path);
-    if (bindings.is_null()) continue;  // exposed, not published
-    internal::ExpectArray(bindings, path);
+  if (!ports) return out;
+  ports->ForEachMember([&](const std::string& key, const JsonValue& bindings) {
+    auto [container_port, proto] = ParsePortKey(key, bindings);
+    if (bindings.is_null()) return;  // exposed, not published
     for (size_t i = 0; i < bindings.size(); ++i) {
-      const std::string item = path + "[" + std::to_string(i) + "]";
-      internal::ExpectObject(bindings[i], item);
+      const JsonValue item = bindings.At(i);
       PortBinding pb;
       pb.proto = proto;
       pb.container_port = container_port;
-      pb.host_ip = internal::String(bindings[i], item, "HostIp");
-      std::string host_port = internal::String(bindings[i], item, "HostPort");
-      pb.host_port = host_port.empty() ? 0 : ParseHostPort(host_port, item + ".HostPort");
+      pb.host_ip = item.StringOr("HostIp", "");
+      pb.host_port = HostPort(item.Find("HostPort"));
       out.push_back(std::move(pb));
     }
-  }
+  });
   std::sort(out.begin(), out.end(), [](const PortBinding& a, const PortBinding& b) {
     return std::tie(a.container_port, a.proto, a.host_ip, a.host_port) <
            std::tie(b.container_port, b.proto, b.host_ip, b.host_port);
@@ -64,62 +67,49 @@ std::vector<PortBinding> PortBindingsFromJson(const Json& ports, const std::stri
   return out;
 }
 
-ContainerInfo ContainerFromJson(const Json& doc) {
-  internal::ExpectObject(doc, "");
+ContainerInfo ContainerFromJson(const JsonValue& doc) {
   ContainerInfo c;
-  c.id = internal::String(doc, "", "Id");
-  if (c.id.empty()) throw internal::DecodeError("field Id is missing");
-  c.name = internal::String(doc, "", "Name");
+  c.id = doc.Get("Id").NonEmptyString();
+  c.name = doc.StringOr("Name", "");
   if (!c.name.empty() && c.name.front() == '/') c.name.erase(0, 1);
-  const Json& state = internal::Object(doc, "", "State");
-  c.state = internal::String(state, "State", "Status");
-  c.running = internal::Bool(state, "State", "Running");
-  c.pid = c.running ? static_cast<int>(internal::Int(state, "State", "Pid")) : 0;
-
-  const Json& settings = internal::Object(doc, "", "NetworkSettings");
-  const Json& networks = internal::Object(settings, "NetworkSettings", "Networks");
-  for (const auto& [name, net] : networks.items()) {
-    const std::string path = "NetworkSettings.Networks[\"" + name + "\"]";
-    internal::ExpectObject(net, path);
-    Endpoint ep;
-    ep.network = name;
-    ep.network_id = internal::String(net, path, "NetworkID");
-    ep.ipv4 = internal::String(net, path, "IPAddress");
-    ep.ipv6 = internal::String(net, path, "GlobalIPv6Address");
-    c.endpoints.push_back(std::move(ep));
+  if (std::optional<JsonValue> state = doc.Find("State")) {
+    c.state = state->StringOr("Status", "");
+    c.running = state->BoolOr("Running", false);
+    c.pid = c.running ? static_cast<int>(state->IntOr("Pid", 0)) : 0;
   }
-
-  c.ports = PortBindingsFromJson(internal::Object(settings, "NetworkSettings", "Ports"), "NetworkSettings.Ports");
-  const Json& host_config = internal::Object(doc, "", "HostConfig");
-  c.configured_ports =
-      PortBindingsFromJson(internal::Object(host_config, "HostConfig", "PortBindings"), "HostConfig.PortBindings");
+  if (std::optional<JsonValue> settings = doc.Find("NetworkSettings")) {
+    if (std::optional<JsonValue> networks = settings->Find("Networks")) {
+      networks->ForEachMember([&](const std::string& name, const JsonValue& net) {
+        net.ExpectObject();
+        c.endpoints.push_back(Endpoint{name, net.StringOr("NetworkID", ""), net.StringOr("IPAddress", ""),
+                                       net.StringOr("GlobalIPv6Address", "")});
+      });
+    }
+    c.ports = PortBindingsFromJson(settings->Find("Ports"));
+  }
+  if (std::optional<JsonValue> host_config = doc.Find("HostConfig")) {
+    c.configured_ports = PortBindingsFromJson(host_config->Find("PortBindings"));
+  }
   return c;
 }
 
-NetworkInfo NetworkFromJson(const Json& doc, const std::string& where) {
-  internal::ExpectObject(doc, where);
+NetworkInfo NetworkFromJson(const JsonValue& doc) {
   NetworkInfo n;
-  n.id = internal::String(doc, where, "Id");
-  if (n.id.empty()) throw internal::DecodeError("field " + internal::FieldPath(where, "Id") +
-                                                " is missing");
-  n.name = internal::String(doc, where, "Name");
-  n.driver = internal::String(doc, where, "Driver");
-  n.ipv6 = internal::Bool(doc, where, "EnableIPv6");
+  n.id = doc.Get("Id").NonEmptyString();
+  n.name = doc.StringOr("Name", "");
+  n.driver = doc.StringOr("Driver", "");
+  n.ipv6 = doc.BoolOr("EnableIPv6", false);
   std::map<std::string, std::string> options;
-  const std::string options_path = internal::FieldPath(where, "Options");
-  const Json& opts = internal::Object(doc, where, "Options");
-  for (const auto& [key, value] : opts.items()) {
-    options[key] = internal::String(opts, options_path, key.c_str());
+  if (std::optional<JsonValue> opts = doc.Find("Options")) {
+    opts->ForEachMember([&](const std::string& key, const JsonValue& value) {
+      options[key] = value.is_null() ? "" : value.String();
+    });
   }
   n.bridge_name = BridgeName(n.name, n.driver, n.id, options);
-  const std::string ipam_path = internal::FieldPath(where, "IPAM");
-  const Json& ipam = internal::Object(doc, where, "IPAM");
-  const std::string config_path = internal::FieldPath(ipam_path, "Config");
-  const Json& config = internal::Array(ipam, ipam_path, "Config");
-  for (size_t i = 0; i < config.size(); ++i) {
-    const std::string item = config_path + "[" + std::to_string(i) + "]";
-    internal::ExpectObject(config[i], item);
-    std::string subnet = internal::String(config[i], item, "Subnet");
+  std::optional<JsonValue> ipam = doc.Find("IPAM");
+  std::optional<JsonValue> config = ipam ? ipam->Find("Config") : std::nullopt;
+  for (size_t i = 0; config && i < config->size(); ++i) {
+    std::string subnet = config->At(i).StringOr("Subnet", "");
     if (!subnet.empty()) n.subnets.push_back(std::move(subnet));
   }
   return n;
@@ -128,49 +118,31 @@ NetworkInfo NetworkFromJson(const Json& doc, const std::string& where) {
 }  // namespace
 
 Result<ContainerInfo> DecodeContainer(std::string_view json) {
-  return internal::Decode<ContainerInfo>("Docker container JSON", [&] {
-    return ContainerFromJson(internal::ParseJson(json));
-  });
+  return internal::Decode<ContainerInfo>("Docker container JSON", json, ContainerFromJson);
 }
 
 Result<std::vector<PortBinding>> DecodeHostConfigPortBindings(std::string_view json) {
-  return internal::Decode<std::vector<PortBinding>>("Docker hostconfig.json", [&] {
-    const Json doc = internal::ParseJson(json);
-    internal::ExpectObject(doc, "");
-    return PortBindingsFromJson(internal::Object(doc, "", "PortBindings"), "PortBindings");
+  return internal::Decode<std::vector<PortBinding>>("Docker hostconfig.json", json, [](const JsonValue& doc) {
+    return PortBindingsFromJson(doc.Find("PortBindings"));
   });
 }
 
 Result<std::vector<std::string>> DecodeContainerIds(std::string_view json) {
-  return internal::Decode<std::vector<std::string>>("Docker container list JSON", [&] {
-    const Json doc = internal::ParseJson(json);
-    internal::ExpectArray(doc, "");
+  return internal::Decode<std::vector<std::string>>("Docker container list JSON", json, [](const JsonValue& doc) {
     std::vector<std::string> ids;
-    for (size_t i = 0; i < doc.size(); ++i) {
-      const std::string item = "[" + std::to_string(i) + "]";
-      internal::ExpectObject(doc[i], item);
-      std::string id = internal::String(doc[i], item, "Id");
-      if (id.empty()) throw internal::DecodeError("field " + item + ".Id is missing");
-      ids.push_back(std::move(id));
-    }
+    for (size_t i = 0; i < doc.size(); ++i) ids.push_back(doc.At(i).Get("Id").NonEmptyString());
     return ids;
   });
 }
 
 Result<NetworkInfo> DecodeNetwork(std::string_view json) {
-  return internal::Decode<NetworkInfo>("Docker network JSON", [&] {
-    return NetworkFromJson(internal::ParseJson(json), "");
-  });
+  return internal::Decode<NetworkInfo>("Docker network JSON", json, NetworkFromJson);
 }
 
 Result<std::vector<NetworkInfo>> DecodeNetworks(std::string_view json) {
-  return internal::Decode<std::vector<NetworkInfo>>("Docker network list JSON", [&] {
-    const Json doc = internal::ParseJson(json);
-    internal::ExpectArray(doc, "");
+  return internal::Decode<std::vector<NetworkInfo>>("Docker network list JSON", json, [](const JsonValue& doc) {
     std::vector<NetworkInfo> networks;
-    for (size_t i = 0; i < doc.size(); ++i) {
-      networks.push_back(NetworkFromJson(doc[i], "[" + std::to_string(i) + "]"));
-    }
+    for (size_t i = 0; i < doc.size(); ++i) networks.push_back(NetworkFromJson(doc.At(i)));
     return networks;
   });
 }
@@ -185,21 +157,14 @@ std::string BridgeName(const std::string& name, const std::string& driver, const
 }
 
 Result<std::string> DecodeApiVersion(std::string_view json) {
-  return internal::Decode<std::string>("Docker /version JSON", [&] {
-    const Json doc = internal::ParseJson(json);
-    internal::ExpectObject(doc, "");
-    std::string version = internal::String(doc, "", "ApiVersion");
-    if (version.empty()) throw internal::DecodeError("field ApiVersion is missing");
-    return version;
-  });
+  return internal::Decode<std::string>("Docker /version JSON", json,
+                                       [](const JsonValue& doc) { return doc.Get("ApiVersion").NonEmptyString(); });
 }
 
 std::string DecodeErrorMessage(std::string_view body) {
-  const Json doc = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_object()) {
-    auto it = doc.find("message");
-    if (it != doc.end() && it->is_string()) return it->get<std::string>();
-  }
+  auto message = internal::Decode<std::string>("Docker error body", body,
+                                               [](const JsonValue& doc) { return doc.Get("message").String(); });
+  if (message.ok()) return *message;
   constexpr size_t kMaxBytes = 200;
   const size_t first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return "(empty body)";

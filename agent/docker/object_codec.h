@@ -2,7 +2,7 @@
 // decoders for GET /containers/{id}/json, /containers/json, /networks, /networks/{id},
 // /version and error bodies; the encoder of POST /networks/create; API version arithmetic.
 // Errors (InvalidArgument) read "<what>: <problem>", e.g.
-// "Docker container JSON: field State.Pid: expected an integer, got string".
+// "Docker container JSON: body:1: State.Pid: must be an integer, got string" (docker_json.h).
 //
 // Thread safety: stateless functions.
 #pragma once

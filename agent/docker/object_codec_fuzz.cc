@@ -1,4 +1,4 @@
-// libFuzzer target for the Docker object decoders (object_codec.h, over json_fields.h): the
+// libFuzzer target for the Docker object decoders (object_codec.h, over docker_json.h): the
 // input is a response body, given to every decoder in turn (container, container list,
 // network, network list, /version, error body). Each must return a value or an error,
 // never crash, leak or stall; what they return must keep the documented shape.

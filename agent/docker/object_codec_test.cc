@@ -65,29 +65,24 @@ TEST_CASE("DecodeContainer: exposed but unpublished port is left out", "[docker]
 }
 
 TEST_CASE("DecodeContainer names the bad field", "[docker][codec]") {
-  auto check = [](std::string_view json, const std::string& message) {
-    auto c = DecodeContainer(json);
-    REQUIRE_FALSE(c.ok());
-    CHECK(c.status().code() == Status::Code::kInvalidArgument);
-    CHECK(c.status().message() == message);
-  };
-  check("{\"Id\": ", "Docker container JSON: invalid JSON at byte 8 in '{\"Id\": '");
+  auto check = [](std::string_view json, const std::string& message) { CheckInvalid(DecodeContainer(json), message); };
+  check("{\"Id\": ", "Docker container JSON: body:1:7: invalid JSON: syntax error while parsing value - unexpected end of "
+        "input; expected '[', '{', or a literal");
   check(R"({"Id":"x","State":{"Pid":1e400}})",
-        "Docker container JSON: invalid JSON: a number out of range in '{\"Id\":\"x\",\"State\":{\"Pid\":1e400}}'");
+        "Docker container JSON: body: invalid JSON: a number is out of range");
   check("{\"Id\":\"x\",\"Labels\":" + std::string(40, '[') + std::string(40, ']') + "}",
         "Docker container JSON: body:1: nesting deeper than 32 levels");
-  check(R"({"Name":"/a"})", "Docker container JSON: field Id is missing");
+  check(R"({"Name":"/a"})", "Docker container JSON: body:1: missing required key \"Id\"");
   check(R"({"Id":"x","State":{"Running":true,"Pid":"7"}})",
-        "Docker container JSON: field State.Pid: expected an integer, got string");
+        "Docker container JSON: body:1: State.Pid: must be an integer, got string");
   check(R"({"Id":"x","NetworkSettings":{"Ports":{"http/tcp":null}}})",
-        "Docker container JSON: field NetworkSettings.Ports[\"http/tcp\"]: 'http/tcp' is not "
+        "Docker container JSON: body:1: NetworkSettings.Ports[\"http/tcp\"]: 'http/tcp' is not "
         "<port>/<proto>");
   check(R"({"Id":"x","NetworkSettings":{"Ports":{"80/tcp":[{"HostPort":"99999"}]}}})",
-        "Docker container JSON: field NetworkSettings.Ports[\"80/tcp\"][0].HostPort: '99999' is "
+        "Docker container JSON: body:1: NetworkSettings.Ports[\"80/tcp\"][0].HostPort: '99999' is "
         "not a port number");
   check(R"({"Id":"x","NetworkSettings":{"Networks":{"n":[]}}})",
-        "Docker container JSON: field NetworkSettings.Networks[\"n\"]: expected an object, got "
-        "array");
+        "Docker container JSON: body:1: NetworkSettings.Networks.n: must be an object, got array");
 }
 
 TEST_CASE("DecodeContainerIds", "[docker][codec]") {
@@ -99,7 +94,7 @@ TEST_CASE("DecodeContainerIds", "[docker][codec]") {
                     "11c44c9ab4ac58f5db4f514d255106a2c107a93d23da59b7dd13fb1228b4f215"});
   auto bad = DecodeContainerIds(R"([{"Names":["/a"]}])");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.status().message() == "Docker container list JSON: field [0].Id is missing");
+  CHECK(bad.status().message() == "Docker container list JSON: body:1: [0]: missing required key \"Id\"");
 }
 
 TEST_CASE("DecodeNetworks: bridge names, subnets, IPv6", "[docker][codec]") {
@@ -139,10 +134,10 @@ TEST_CASE("DecodeNetwork: one object and its errors", "[docker][codec]") {
   auto bad = DecodeNetworks(R"([{"Id":"a","IPAM":{"Config":[{"Subnet":1}]}}])");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message() ==
-        "Docker network list JSON: field [0].IPAM.Config[0].Subnet: expected a string, got number");
+        "Docker network list JSON: body:1: [0].IPAM.Config[0].Subnet: must be a string, got number");
   auto no_id = DecodeNetwork(R"({"Name":"x"})");
   REQUIRE_FALSE(no_id.ok());
-  CHECK(no_id.status().message() == "Docker network JSON: field Id is missing");
+  CHECK(no_id.status().message() == "Docker network JSON: body:1: missing required key \"Id\"");
 }
 
 TEST_CASE("BridgeName", "[docker][codec]") {
@@ -161,7 +156,7 @@ TEST_CASE("DecodeApiVersion and DecodeErrorMessage", "[docker][codec]") {
   CHECK(*v == "1.41");
   auto missing = DecodeApiVersion("{}");
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.status().message() == "Docker /version JSON: field ApiVersion is missing");
+  CHECK(missing.status().message() == "Docker /version JSON: body:1: missing required key \"ApiVersion\"");
 
   CHECK(DecodeErrorMessage(R"({"message":"No such container: nope"})") ==
         "No such container: nope");

@@ -1,5 +1,6 @@
 // ReadTestdata: the fixtures captured from a real dockerd (agent/docker/testdata/), for the
-// decoder tests. REQUIRES: IPO_DOCKER_TESTDATA defined by the build.
+// decoder tests; CheckInvalid: a decoder's refusal. REQUIRES: IPO_DOCKER_TESTDATA defined by
+// the build.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -7,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "common/status.h"
 
 namespace ipo::docker {
 
@@ -16,6 +19,14 @@ inline std::string ReadTestdata(const std::string& name) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+// Checks that `decoded` failed with InvalidArgument and exactly `message`.
+template <typename T>
+void CheckInvalid(const Result<T>& decoded, const std::string& message) {
+  REQUIRE_FALSE(decoded.ok());
+  CHECK(decoded.status().code() == Status::Code::kInvalidArgument);
+  CHECK(decoded.status().message() == message);
 }
 
 }  // namespace ipo::docker

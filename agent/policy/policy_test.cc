@@ -67,7 +67,7 @@ TEST_CASE("a valid policy parses with defaults filled in") {
 
 TEST_CASE("bad policies are refused with file, line, key and reason") {
   CHECK(ErrorOf("{\n  \"version\": 1,\n  oops\n}") ==
-        "p.json:3: not valid JSON: syntax error while parsing object key - invalid literal; last read: '1,<U+000A>  o'; expected string literal");
+        "p.json:3:3: invalid JSON: syntax error while parsing object key - invalid literal; last read: '1,<U+000A>  o'; expected string literal");
   CHECK(ErrorOf(Replace(Base(), "\"version\": 1", "\"version\": 2")) ==
         "p.json:2: version: unsupported policy version (this agent reads version 1)");
   CHECK(ErrorOf(Replace(Base(), "\"version\": 1,", "\"version\": 1, \"colour\": 1,")) ==
@@ -124,10 +124,10 @@ TEST_CASE("hostile policies are refused quickly with the line, never parsed deep
   std::string deep = "{\"version\": 1, \"lan\": " + std::string(150000, '[') + std::string(150000, ']') + "}";
   CHECK(ErrorOf(deep) == "p.json:1: nesting deeper than 16 levels");
   CHECK(ErrorOf(std::string(9 << 20, ' ')) == "p.json: 9437184 bytes is more than the 8388608 this file may have");
-  CHECK(ErrorOf("\x7f\x45\x4c\x46 not json").find("p.json:1: not valid JSON: ") == 0);
+  CHECK(ErrorOf("\x7f\x45\x4c\x46 not json").find("p.json:1:1: invalid JSON: ") == 0);
   // A number beyond a double is nlohmann's out_of_range, not parse_error (was: terminate).
   CHECK(ErrorOf(Replace(Base(), "\"version\": 1", "\"version\": 1e400")) ==
-        "p.json: not valid JSON: a number is out of range");
+        "p.json: invalid JSON: a number is out of range");
   // Names: first character a letter or digit, then the Docker set.
   CHECK(ErrorOf(Replace(Base(), "\"name\": \"docker_a\"", "\"name\": \"-a\"")).find("containers[0].name") !=
         std::string::npos);

@@ -1,124 +1,14 @@
-// Strict JSON -> NginxSpec parser; see nginx_spec.h.
+// Strict JSON -> NginxSpec parser over common/json_reader.h; see nginx_spec.h.
 #include "render/nginx_spec.h"
 
 #include <algorithm>
 #include <cmath>
-#include <set>
+#include <optional>
 
-#include <nlohmann/json.hpp>
+#include "common/json_reader.h"
 
 namespace ipo::render {
 namespace {
-
-using json = nlohmann::json;
-
-// Reads one JSON object: remembers which keys were read, so Finish() can reject the rest.
-class ObjectReader {
- public:
-  ObjectReader(const json& obj, std::string path, const std::string& source)
-      : obj_(obj), path_(std::move(path)), source_(source) {}
-
-  std::string KeyPath(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-  Status Error(std::string_view key, const std::string& what) const {
-    return Status::InvalidArgument(source_ + ": key \"" + KeyPath(key) + "\" " + what);
-  }
-
-  // Returns the value of `key`, or nullptr when absent (an error if `required`).
-  const json* Get(std::string_view key, bool required, Status* status) {
-    seen_.insert(std::string(key));
-    auto it = obj_.find(std::string(key));
-    if (it == obj_.end()) {
-      if (required) {
-        *status = Status::InvalidArgument(source_ + ": missing key \"" + KeyPath(key) + "\"");
-      }
-      return nullptr;
-    }
-    return &*it;
-  }
-
-  Status String(std::string_view key, bool required, std::string* out) {
-    Status s;
-    const json* v = Get(key, required, &s);
-    if (v == nullptr) return s;
-    if (!v->is_string()) return Error(key, "must be a string, got " + std::string(v->type_name()));
-    *out = v->get<std::string>();
-    return Status::Ok();
-  }
-
-  Status Int(std::string_view key, bool required, int64_t min, int64_t max, int64_t* out) {
-    Status s;
-    const json* v = Get(key, required, &s);
-    if (v == nullptr) return s;
-    if (!v->is_number_integer()) {
-      return Error(key, "must be an integer, got " + std::string(v->type_name()));
-    }
-    int64_t n = v->get<int64_t>();
-    if (n < min || n > max) {
-      return Error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                            ", got " + std::to_string(n));
-    }
-    *out = n;
-    return Status::Ok();
-  }
-
-  Status Int(std::string_view key, bool required, int64_t min, int64_t max, int* out) {
-    int64_t v = *out;
-    IPO_RETURN_IF_ERROR(Int(key, required, min, max, &v));
-    *out = static_cast<int>(v);
-    return Status::Ok();
-  }
-
-  Status Bool(std::string_view key, bool required, bool* out) {
-    Status s;
-    const json* v = Get(key, required, &s);
-    if (v == nullptr) return s;
-    if (!v->is_boolean()) return Error(key, "must be true or false, got " + std::string(v->type_name()));
-    *out = v->get<bool>();
-    return Status::Ok();
-  }
-
-  Status StringList(std::string_view key, bool required, std::vector<std::string>* out) {
-    Status s;
-    const json* v = Get(key, required, &s);
-    if (v == nullptr) return s;
-    if (!v->is_array() || v->empty()) return Error(key, "must be a non-empty list of strings");
-    out->clear();
-    for (const json& e : *v) {
-      if (!e.is_string()) return Error(key, "must be a non-empty list of strings");
-      out->push_back(e.get<std::string>());
-    }
-    return Status::Ok();
-  }
-
-  // Object-valued key: returns a reader for it (nullopt when absent and not required).
-  Status Object(std::string_view key, bool required, std::optional<ObjectReader>* out) {
-    Status s;
-    const json* v = Get(key, required, &s);
-    if (v == nullptr) return s;
-    if (!v->is_object()) return Error(key, "must be an object, got " + std::string(v->type_name()));
-    out->emplace(*v, KeyPath(key), source_);
-    return Status::Ok();
-  }
-
-  Status UnknownKey(std::string_view key, const std::string& hint = "") const {
-    return Status::InvalidArgument(source_ + ": unknown key \"" + KeyPath(key) + "\"" + hint);
-  }
-
-  Status Finish() const {
-    for (auto it = obj_.begin(); it != obj_.end(); ++it) {
-      if (seen_.count(it.key()) == 0) return UnknownKey(it.key());
-    }
-    return Status::Ok();
-  }
-
- private:
-  const json& obj_;
-  std::string path_;
-  const std::string& source_;
-  std::set<std::string> seen_;
-};
 
 // True when `s` can stand unquoted inside an nginx directive.
 bool IsSafeToken(std::string_view s) {
@@ -130,214 +20,200 @@ bool IsSafeToken(std::string_view s) {
   });
 }
 
-Status CheckPath(const ObjectReader& r, std::string_view key, const std::string& v) {
-  if (v.empty() || v[0] != '/' || !IsSafeToken(v) || v.find("/../") != std::string::npos) {
-    return r.Error(key, "must be an absolute path without spaces, quotes, '$', ';', '#' or braces, got \"" +
-                            v + "\"");
+// The string `v` when it is an absolute path that is safe in a directive.
+std::string CheckedPath(const JsonValue& v) {
+  std::string s = v.String();
+  if (s.empty() || s[0] != '/' || !IsSafeToken(s) || s.find("/../") != std::string::npos) {
+    v.Fail("must be an absolute path without spaces, quotes, '$', ';', '#' or braces, got \"" + s + "\"");
   }
-  return Status::Ok();
+  return s;
 }
 
-Status CheckHostName(const ObjectReader& r, std::string_view key, const std::string& v) {
-  bool ok = !v.empty() && v.size() <= 253 && v.front() != '.' && v.back() != '.' &&
-            std::all_of(v.begin(), v.end(), [](char c) {
+// obj.key, required, as CheckedPath.
+std::string PathAt(const JsonValue& obj, std::string_view key) { return CheckedPath(obj.Get(key)); }
+
+std::string HostNameAt(const JsonValue& obj, std::string_view key) {
+  JsonValue v = obj.Get(key);
+  std::string s = v.String();
+  bool ok = !s.empty() && s.size() <= 253 && s.front() != '.' && s.back() != '.' &&
+            std::all_of(s.begin(), s.end(), [](char c) {
               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
             });
-  if (!ok) return r.Error(key, "must be a lower-case host name like \"ipo.com\", got \"" + v + "\"");
-  return Status::Ok();
+  if (!ok) v.Fail("must be a lower-case host name like \"ipo.com\", got \"" + s + "\"");
+  return s;
 }
 
-Status ParseListen(ObjectReader& r, NginxSpec::Listen* l) {
-  IPO_RETURN_IF_ERROR(r.Int("http_port", true, 1, 65535, &l->http_port));
-  IPO_RETURN_IF_ERROR(r.Int("https_port", true, 1, 65535, &l->https_port));
-  IPO_RETURN_IF_ERROR(r.Bool("ipv6", false, &l->ipv6));
-  if (l->http_port == l->https_port) return r.Error("https_port", "must differ from listen.http_port");
-  return r.Finish();
-}
-
-Status ParseTls(ObjectReader& r, NginxSpec::Tls* t) {
-  IPO_RETURN_IF_ERROR(r.String("certificate", true, &t->certificate));
-  IPO_RETURN_IF_ERROR(CheckPath(r, "certificate", t->certificate));
-  IPO_RETURN_IF_ERROR(r.String("certificate_key", true, &t->certificate_key));
-  IPO_RETURN_IF_ERROR(CheckPath(r, "certificate_key", t->certificate_key));
-  IPO_RETURN_IF_ERROR(r.Int("hsts_max_age", false, 0, int64_t{1} << 40, &t->hsts_max_age));
-  std::optional<ObjectReader> o;
-  IPO_RETURN_IF_ERROR(r.Object("ocsp_stapling", false, &o));
-  if (o) {
-    NginxSpec::Stapling s;
-    IPO_RETURN_IF_ERROR(o->String("trusted_certificate", true, &s.trusted_certificate));
-    IPO_RETURN_IF_ERROR(CheckPath(*o, "trusted_certificate", s.trusted_certificate));
-    IPO_RETURN_IF_ERROR(o->StringList("resolvers", true, &s.resolvers));
-    for (const std::string& x : s.resolvers) {
-      if (!IsSafeToken(x)) return o->Error("resolvers", "has an invalid entry \"" + x + "\"");
-    }
-    IPO_RETURN_IF_ERROR(o->Finish());
-    t->ocsp_stapling = std::move(s);
+// obj.key, required: a non-empty list of strings, each accepted by `valid` (else `invalid`,
+// which ends "(...)" or is empty, words the error).
+template <typename Valid>
+std::vector<std::string> StringListAt(const JsonValue& obj, std::string_view key, Valid valid,
+                                      const std::string& invalid) {
+  JsonValue v = obj.Get(key);
+  std::vector<std::string> out;
+  if (!v.is_array() || v.empty()) v.Fail("must be a non-empty list of strings");
+  for (size_t i = 0; i < v.size(); ++i) {
+    JsonValue e = v.At(i);
+    if (!e.is_string()) v.Fail("must be a non-empty list of strings");
+    out.push_back(e.String());
   }
-  return r.Finish();
+  for (const std::string& s : out) {
+    if (!valid(s)) v.Fail("has an invalid entry \"" + s + "\"" + invalid);
+  }
+  return out;
 }
 
-Status ParseBot(ObjectReader& r, NginxSpec::Bot* b) {
-  IPO_RETURN_IF_ERROR(r.StringList("user_agent_keywords", true, &b->user_agent_keywords));
-  for (const std::string& k : b->user_agent_keywords) {
-    bool ok = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+// obj.key as an integer in [min, max] into *out; *out unchanged when the key is absent.
+template <typename Int>
+void IntAt(const JsonValue& obj, std::string_view key, int64_t min, int64_t max, Int* out) {
+  if (std::optional<JsonValue> v = obj.Find(key)) *out = static_cast<Int>(v->Int(min, max));
+}
+
+NginxSpec::Listen ParseListen(const JsonValue& o) {
+  NginxSpec::Listen l;
+  l.http_port = static_cast<int>(o.Get("http_port").Int(1, 65535));
+  JsonValue https = o.Get("https_port");
+  l.https_port = static_cast<int>(https.Int(1, 65535));
+  l.ipv6 = o.BoolOr("ipv6", l.ipv6);
+  if (l.http_port == l.https_port) https.Fail("must differ from listen.http_port");
+  o.OnlyKeys({"http_port", "https_port", "ipv6"});
+  return l;
+}
+
+NginxSpec::Stapling ParseStapling(const JsonValue& o) {
+  NginxSpec::Stapling s;
+  s.trusted_certificate = PathAt(o, "trusted_certificate");
+  s.resolvers = StringListAt(o, "resolvers", IsSafeToken, "");
+  o.OnlyKeys({"trusted_certificate", "resolvers"});
+  return s;
+}
+
+NginxSpec::Tls ParseTls(const JsonValue& o) {
+  NginxSpec::Tls t;
+  t.certificate = PathAt(o, "certificate");
+  t.certificate_key = PathAt(o, "certificate_key");
+  IntAt(o, "hsts_max_age", 0, int64_t{1} << 40, &t.hsts_max_age);
+  if (std::optional<JsonValue> s = o.Find("ocsp_stapling")) t.ocsp_stapling = ParseStapling(*s);
+  o.OnlyKeys({"certificate", "certificate_key", "hsts_max_age", "ocsp_stapling"});
+  return t;
+}
+
+NginxSpec::Bot ParseBot(const JsonValue& o) {
+  NginxSpec::Bot b;
+  auto keyword = [](const std::string& k) {
+    return !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
       auto u = static_cast<unsigned char>(c);
       return u >= 0x20 && u < 0x7f && c != '"' && c != '\\' && c != '$';
     });
-    if (!ok) {
-      return r.Error("user_agent_keywords",
-                     "has an invalid entry \"" + k + "\" (printable ASCII without '\"', '\\' or '$')");
-    }
+  };
+  b.user_agent_keywords =
+      StringListAt(o, "user_agent_keywords", keyword, " (printable ASCII without '\"', '\\' or '$')");
+  b.server = HostNameAt(o, "server");
+  IntAt(o, "port", 1, 65535, &b.port);
+  if (std::optional<JsonValue> scheme = o.Find("scheme")) {
+    b.scheme = scheme->String();
+    if (b.scheme != "http" && b.scheme != "https") scheme->Fail("must be \"http\" or \"https\", got \"" + b.scheme + "\"");
   }
-  IPO_RETURN_IF_ERROR(r.String("server", true, &b->server));
-  IPO_RETURN_IF_ERROR(CheckHostName(r, "server", b->server));
-  IPO_RETURN_IF_ERROR(r.Int("port", false, 1, 65535, &b->port));
-  IPO_RETURN_IF_ERROR(r.String("scheme", false, &b->scheme));
-  if (b->scheme != "http" && b->scheme != "https") {
-    return r.Error("scheme", "must be \"http\" or \"https\", got \"" + b->scheme + "\"");
-  }
-  return r.Finish();
+  o.OnlyKeys({"user_agent_keywords", "server", "port", "scheme"});
+  return b;
 }
 
-Status ParseApi(ObjectReader& r, NginxSpec::Api* a) {
-  IPO_RETURN_IF_ERROR(r.String("root", true, &a->root));
-  IPO_RETURN_IF_ERROR(CheckPath(r, "root", a->root));
-  Status s;
-  const json* sock = r.Get("php_fpm_socket", true, &s);
-  if (sock == nullptr) return s;
-  if (sock->is_string()) {
-    a->php_fpm_socket["*"] = sock->get<std::string>();
-  } else if (sock->is_object() && !sock->empty()) {
-    for (auto it = sock->begin(); it != sock->end(); ++it) {
-      const std::string& target = it.key();
+// api.php_fpm_socket: one path for every target, or an object from target name to path.
+std::map<std::string, std::string> ParseSockets(const JsonValue& v) {
+  std::map<std::string, std::string> out;
+  if (v.is_string()) {
+    out["*"] = CheckedPath(v);
+  } else if (v.is_object() && !v.empty()) {
+    std::vector<JsonValue> paths;  // checked once all are known strings, as the map orders them
+    v.ForEachMember([&](const std::string& target, const JsonValue& path) {
       if (std::find(std::begin(kTargetNames), std::end(kTargetNames), target) == std::end(kTargetNames)) {
-        return r.UnknownKey("php_fpm_socket." + target, " (targets are debian12, rocky8)");
+        v.OnlyKeys(kTargetNames);  // fails, naming `target`
       }
-      if (!it->is_string()) return r.Error("php_fpm_socket." + target, "must be a string");
-      a->php_fpm_socket[target] = it->get<std::string>();
-    }
+      out[target] = path.String();
+      paths.push_back(path);
+    });
+    for (const JsonValue& path : paths) CheckedPath(path);
   } else {
-    return r.Error("php_fpm_socket", "must be a path or an object mapping target names to paths");
+    v.Fail("must be a path or an object mapping target names to paths");
   }
-  for (const auto& [target, path] : a->php_fpm_socket) {
-    IPO_RETURN_IF_ERROR(
-        CheckPath(r, target == "*" ? std::string("php_fpm_socket") : "php_fpm_socket." + target, path));
-  }
-
-  const json* rate = r.Get("rate_per_second", true, &s);
-  if (rate == nullptr) return s;
-  if (!rate->is_number()) return r.Error("rate_per_second", "must be a number, got " + std::string(rate->type_name()));
-  a->rate_per_second = rate->get<double>();
-  double per_minute = a->rate_per_second * 60.0;
-  if (!(a->rate_per_second > 0) || std::fabs(per_minute - std::round(per_minute)) > 1e-9 ||
-      per_minute > 6e6) {
-    return r.Error("rate_per_second",
-                   "must be a positive number of requests per second that is a whole number per "
-                   "minute (nginx takes an integer rate in r/s or r/m), got " + rate->dump());
-  }
-  IPO_RETURN_IF_ERROR(r.Int("burst", false, 0, 100000, &a->burst));
-  IPO_RETURN_IF_ERROR(r.Int("zone_megabytes", false, 1, 1024, &a->zone_megabytes));
-  return r.Finish();
+  return out;
 }
 
-Status ParseStatic(ObjectReader& r, NginxSpec::Static* st) {
-  IPO_RETURN_IF_ERROR(r.String("root", true, &st->root));
-  IPO_RETURN_IF_ERROR(CheckPath(r, "root", st->root));
-  IPO_RETURN_IF_ERROR(r.Int("max_age", false, 0, int64_t{1} << 40, &st->max_age));
-  IPO_RETURN_IF_ERROR(r.Int("immutable_max_age", false, 0, int64_t{1} << 40, &st->immutable_max_age));
-  return r.Finish();
-}
-
-Status ParseOpenFileCache(ObjectReader& r, NginxSpec::OpenFileCache* c) {
-  IPO_RETURN_IF_ERROR(r.Int("max", false, 1, 10000000, &c->max));
-  IPO_RETURN_IF_ERROR(r.Int("inactive_seconds", false, 1, 86400, &c->inactive_seconds));
-  IPO_RETURN_IF_ERROR(r.Int("valid_seconds", false, 1, 86400, &c->valid_seconds));
-  return r.Finish();
-}
-
-Status ParseSite(ObjectReader& r, NginxSpec::Site* si) {
-  IPO_RETURN_IF_ERROR(r.String("root", true, &si->root));
-  IPO_RETURN_IF_ERROR(CheckPath(r, "root", si->root));
-  IPO_RETURN_IF_ERROR(r.StringList("index_files", true, &si->index_files));
-  for (const std::string& f : si->index_files) {
-    if (f.empty() || f[0] == '/' || !IsSafeToken(f) || f.find("..") != std::string::npos) {
-      return r.Error("index_files", "has an invalid entry \"" + f + "\" (a relative path below site.root)");
-    }
+NginxSpec::Api ParseApi(const JsonValue& o) {
+  NginxSpec::Api a;
+  a.root = PathAt(o, "root");
+  a.php_fpm_socket = ParseSockets(o.Get("php_fpm_socket"));
+  JsonValue rate = o.Get("rate_per_second");
+  a.rate_per_second = rate.Number();
+  double per_minute = a.rate_per_second * 60.0;
+  if (!(a.rate_per_second > 0) || std::fabs(per_minute - std::round(per_minute)) > 1e-9 || per_minute > 6e6) {
+    rate.Fail("must be a positive number of requests per second that is a whole number per minute (nginx takes an "
+              "integer rate in r/s or r/m), got " + rate.Dump());
   }
-  IPO_RETURN_IF_ERROR(r.String("fallback", true, &si->fallback));
-  IPO_RETURN_IF_ERROR(CheckPath(r, "fallback", si->fallback));
-  return r.Finish();
+  IntAt(o, "burst", 0, 100000, &a.burst);
+  IntAt(o, "zone_megabytes", 1, 1024, &a.zone_megabytes);
+  o.OnlyKeys({"root", "php_fpm_socket", "rate_per_second", "burst", "zone_megabytes"});
+  return a;
 }
 
-Status ParseLogs(ObjectReader& r, NginxSpec::Logs* l) {
-  IPO_RETURN_IF_ERROR(r.String("access_log", true, &l->access_log));
-  IPO_RETURN_IF_ERROR(CheckPath(r, "access_log", l->access_log));
-  IPO_RETURN_IF_ERROR(r.String("error_log", true, &l->error_log));
-  IPO_RETURN_IF_ERROR(CheckPath(r, "error_log", l->error_log));
-  return r.Finish();
+NginxSpec::Static ParseStatic(const JsonValue& o) {
+  NginxSpec::Static st;
+  st.root = PathAt(o, "root");
+  IntAt(o, "max_age", 0, int64_t{1} << 40, &st.max_age);
+  IntAt(o, "immutable_max_age", 0, int64_t{1} << 40, &st.immutable_max_age);
+  o.OnlyKeys({"root", "max_age", "immutable_max_age"});
+  return st;
 }
 
-// "source:LINE:COL: " for the byte offset of a JSON syntax error.
-std::string Position(std::string_view text, size_t byte) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col > 1 ? col - 1 : 1);
+NginxSpec::OpenFileCache ParseOpenFileCache(const JsonValue& o) {
+  NginxSpec::OpenFileCache c;
+  IntAt(o, "max", 1, 10000000, &c.max);
+  IntAt(o, "inactive_seconds", 1, 86400, &c.inactive_seconds);
+  IntAt(o, "valid_seconds", 1, 86400, &c.valid_seconds);
+  o.OnlyKeys({"max", "inactive_seconds", "valid_seconds"});
+  return c;
+}
+
+NginxSpec::Site ParseSite(const JsonValue& o) {
+  NginxSpec::Site si;
+  si.root = PathAt(o, "root");
+  auto relative = [](const std::string& f) {
+    return !f.empty() && f[0] != '/' && IsSafeToken(f) && f.find("..") == std::string::npos;
+  };
+  si.index_files = StringListAt(o, "index_files", relative, " (a relative path below site.root)");
+  si.fallback = PathAt(o, "fallback");
+  o.OnlyKeys({"root", "index_files", "fallback"});
+  return si;
+}
+
+NginxSpec::Logs ParseLogs(const JsonValue& o) {
+  NginxSpec::Logs l{PathAt(o, "access_log"), PathAt(o, "error_log")};
+  o.OnlyKeys({"access_log", "error_log"});
+  return l;
+}
+
+NginxSpec Build(const JsonValue& root) {
+  if (!root.is_object()) root.Fail("the spec must be a JSON object");
+  NginxSpec spec;
+  spec.version = static_cast<int>(root.Get("version").Int(1, 1));
+  spec.domain = HostNameAt(root, "domain");
+  spec.listen = ParseListen(root.Get("listen"));
+  spec.tls = ParseTls(root.Get("tls"));
+  spec.bot = ParseBot(root.Get("bot"));
+  spec.api = ParseApi(root.Get("api"));
+  spec.static_files = ParseStatic(root.Get("static"));
+  if (std::optional<JsonValue> c = root.Find("open_file_cache")) spec.open_file_cache = ParseOpenFileCache(*c);
+  spec.site = ParseSite(root.Get("site"));
+  spec.logs = ParseLogs(root.Get("logs"));
+  root.OnlyKeys({"version", "domain", "listen", "tls", "bot", "api", "static", "open_file_cache", "site", "logs"});
+  return spec;
 }
 
 }  // namespace
 
 Result<NginxSpec> ParseNginxSpec(std::string_view json_text, const std::string& source) {
-  json root;
-  try {
-    root = json::parse(json_text.begin(), json_text.end());
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
-    size_t colon = what.find(": ", what.find("column"));
-    std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-    return Status::InvalidArgument(source + ":" + Position(json_text, e.byte) +
-                                   ": invalid JSON: " + detail);
-  } catch (const json::out_of_range&) {
-    // nlohmann throws out_of_range 406, not parse_error, for a number beyond a double (1e400).
-    return Status::InvalidArgument(source + ": invalid JSON: a number is out of range");
-  }
-  if (!root.is_object()) return Status::InvalidArgument(source + ": the spec must be a JSON object");
-
-  NginxSpec spec;
-  ObjectReader r(root, "", source);
-  int64_t version = 0;
-  IPO_RETURN_IF_ERROR(r.Int("version", true, 1, 1, &version));
-  spec.version = static_cast<int>(version);
-  IPO_RETURN_IF_ERROR(r.String("domain", true, &spec.domain));
-  IPO_RETURN_IF_ERROR(CheckHostName(r, "domain", spec.domain));
-
-  std::optional<ObjectReader> o;
-  IPO_RETURN_IF_ERROR(r.Object("listen", true, &o));
-  IPO_RETURN_IF_ERROR(ParseListen(*o, &spec.listen));
-  IPO_RETURN_IF_ERROR(r.Object("tls", true, &o));
-  IPO_RETURN_IF_ERROR(ParseTls(*o, &spec.tls));
-  IPO_RETURN_IF_ERROR(r.Object("bot", true, &o));
-  IPO_RETURN_IF_ERROR(ParseBot(*o, &spec.bot));
-  IPO_RETURN_IF_ERROR(r.Object("api", true, &o));
-  IPO_RETURN_IF_ERROR(ParseApi(*o, &spec.api));
-  IPO_RETURN_IF_ERROR(r.Object("static", true, &o));
-  IPO_RETURN_IF_ERROR(ParseStatic(*o, &spec.static_files));
-  o.reset();
-  IPO_RETURN_IF_ERROR(r.Object("open_file_cache", false, &o));
-  if (o) IPO_RETURN_IF_ERROR(ParseOpenFileCache(*o, &spec.open_file_cache));
-  IPO_RETURN_IF_ERROR(r.Object("site", true, &o));
-  IPO_RETURN_IF_ERROR(ParseSite(*o, &spec.site));
-  IPO_RETURN_IF_ERROR(r.Object("logs", true, &o));
-  IPO_RETURN_IF_ERROR(ParseLogs(*o, &spec.logs));
-  IPO_RETURN_IF_ERROR(r.Finish());
-  return spec;
+  JsonReadOptions options;
+  options.style = JsonPathStyle::kQuotedKey;
+  return ReadJsonAs<NginxSpec>(json_text, source, options, Build);
 }
 
 }  // namespace ipo::render

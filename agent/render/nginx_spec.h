@@ -1,8 +1,11 @@
 // NginxSpec: the single source of truth for the ipo.com nginx site (rules/nginx/ipo.com.json)
-// and its parser. The parser is strict: every key is known, every value is checked, and a
-// bad spec yields a Status naming the source and the key path at fault ("tls.certificate"),
-// or the line and column of a JSON syntax error. Values that end up inside nginx directives
-// are checked so that they cannot break out of them (no quotes, ';', braces or whitespace).
+// and its parser. The parser is strict (common/json_reader.h): every key is known, every value
+// is checked, and a bad spec yields a Status naming the source, the line and the key path at
+// fault ("ipo.com.json:7: key \"tls.certificate\" must be a string, got number"), or the line
+// and column of a JSON syntax error. The text is bounded before it is parsed (JsonLimits'
+// defaults: 1 MiB, 64 levels of nesting, strings of 4096 bytes). Values that end up inside
+// nginx directives are checked so that they cannot break out of them (no quotes, ';', braces
+// or whitespace).
 //
 // Thread safety: pure functions over values; safe from any thread.
 #pragma once

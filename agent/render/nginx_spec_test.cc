@@ -74,92 +74,103 @@ TEST_CASE("bad specs name the key at fault", "[render]") {
   json j = ValidSpec();
   SECTION("unknown top-level key") {
     j["domian"] = "x";
-    CHECK(ErrorOf(j) == "spec.json: unknown key \"domian\"");
+    CHECK(ErrorOf(j) == "spec.json:18: unknown key \"domian\" (expected one of: api, bot, domain, listen, logs, "
+                        "open_file_cache, site, static, tls, version)");
   }
   SECTION("unknown nested key") {
     j["tls"]["certficate"] = "/x";
-    CHECK(ErrorOf(j) == "spec.json: unknown key \"tls.certficate\"");
+    CHECK(ErrorOf(j) == "spec.json:39: unknown key \"tls.certficate\" (expected one of: certificate, "
+                        "certificate_key, hsts_max_age, ocsp_stapling)");
   }
   SECTION("unknown target in the socket map") {
     j["api"]["php_fpm_socket"]["centos7"] = "/x.sock";
     CHECK(ErrorOf(j) ==
-          "spec.json: unknown key \"api.php_fpm_socket.centos7\" (targets are debian12, rocky8)");
+          "spec.json:4: unknown key \"api.php_fpm_socket.centos7\" (expected one of: debian12, rocky8)");
   }
   SECTION("missing key") {
     j["tls"].erase("certificate");
-    CHECK(ErrorOf(j) == "spec.json: missing key \"tls.certificate\"");
+    CHECK(ErrorOf(j) == "spec.json:38: missing key \"tls.certificate\"");
   }
   SECTION("wrong type") {
     j["api"]["burst"] = "5";
-    CHECK(ErrorOf(j) == "spec.json: key \"api.burst\" must be an integer, got string");
+    CHECK(ErrorOf(j) == "spec.json:3: key \"api.burst\" must be an integer, got string");
   }
   SECTION("port out of range") {
     j["listen"]["https_port"] = 70000;
-    CHECK(ErrorOf(j) == "spec.json: key \"listen.https_port\" must be between 1 and 65535, got 70000");
+    CHECK(ErrorOf(j) == "spec.json:20: key \"listen.https_port\" must be between 1 and 65535, got 70000");
   }
   SECTION("same port twice") {
     j["listen"]["https_port"] = 80;
-    CHECK(ErrorOf(j) == "spec.json: key \"listen.https_port\" must differ from listen.http_port");
+    CHECK(ErrorOf(j) == "spec.json:20: key \"listen.https_port\" must differ from listen.http_port");
   }
   SECTION("a rate nginx cannot express") {
     j["api"]["rate_per_second"] = 1.51;
-    CHECK(ErrorOf(j).rfind("spec.json: key \"api.rate_per_second\" must be a positive number of "
+    CHECK(ErrorOf(j).rfind("spec.json:7: key \"api.rate_per_second\" must be a positive number of "
                            "requests per second that is a whole number per minute", 0) == 0);
   }
   SECTION("zero rate") {
     j["api"]["rate_per_second"] = 0;
-    CHECK(ErrorOf(j).rfind("spec.json: key \"api.rate_per_second\" must be a positive", 0) == 0);
+    CHECK(ErrorOf(j).rfind("spec.json:7: key \"api.rate_per_second\" must be a positive", 0) == 0);
   }
   SECTION("a path that would break out of the directive") {
     j["site"]["root"] = "/www/ipo; return 200";
     CHECK(ErrorOf(j) ==
-          "spec.json: key \"site.root\" must be an absolute path without spaces, quotes, '$', ';', "
+          "spec.json:33: key \"site.root\" must be an absolute path without spaces, quotes, '$', ';', "
           "'#' or braces, got \"/www/ipo; return 200\"");
   }
   SECTION("relative path") {
     j["tls"]["certificate_key"] = "k.pem";
-    CHECK(ErrorOf(j).rfind("spec.json: key \"tls.certificate_key\" must be an absolute path", 0) == 0);
+    CHECK(ErrorOf(j).rfind("spec.json:40: key \"tls.certificate_key\" must be an absolute path", 0) == 0);
   }
   SECTION("bad host name") {
     j["bot"]["server"] = "Bot.ipo.com";
     CHECK(ErrorOf(j) ==
-          "spec.json: key \"bot.server\" must be a lower-case host name like \"ipo.com\", got \"Bot.ipo.com\"");
+          "spec.json:11: key \"bot.server\" must be a lower-case host name like \"ipo.com\", got \"Bot.ipo.com\"");
   }
   SECTION("bad scheme") {
     j["bot"]["scheme"] = "ftp";
-    CHECK(ErrorOf(j) == "spec.json: key \"bot.scheme\" must be \"http\" or \"https\", got \"ftp\"");
+    CHECK(ErrorOf(j) == "spec.json:11: key \"bot.scheme\" must be \"http\" or \"https\", got \"ftp\"");
   }
   SECTION("keyword with a quote") {
     j["bot"]["user_agent_keywords"] = {"Google\"Bot"};
-    CHECK(ErrorOf(j).rfind("spec.json: key \"bot.user_agent_keywords\" has an invalid entry", 0) == 0);
+    CHECK(ErrorOf(j).rfind("spec.json:12: key \"bot.user_agent_keywords\" has an invalid entry", 0) == 0);
   }
   SECTION("empty keyword list") {
     j["bot"]["user_agent_keywords"] = json::array();
-    CHECK(ErrorOf(j) == "spec.json: key \"bot.user_agent_keywords\" must be a non-empty list of strings");
+    CHECK(ErrorOf(j) == "spec.json:12: key \"bot.user_agent_keywords\" must be a non-empty list of strings");
   }
   SECTION("index file escaping the root") {
     j["site"]["index_files"] = {"../etc/passwd"};
-    CHECK(ErrorOf(j) == "spec.json: key \"site.index_files\" has an invalid entry \"../etc/passwd\" "
+    CHECK(ErrorOf(j) == "spec.json:29: key \"site.index_files\" has an invalid entry \"../etc/passwd\" "
                         "(a relative path below site.root)");
   }
   SECTION("unsupported version") {
     j["version"] = 2;
-    CHECK(ErrorOf(j) == "spec.json: key \"version\" must be between 1 and 1, got 2");
+    CHECK(ErrorOf(j) == "spec.json:42: key \"version\" must be between 1 and 1, got 2");
   }
   SECTION("object expected") {
     j["tls"] = "x";
-    CHECK(ErrorOf(j) == "spec.json: key \"tls\" must be an object, got string");
+    CHECK(ErrorOf(j) == "spec.json:38: key \"tls\" must be an object, got string");
   }
   SECTION("stapling without resolvers") {
     j["tls"]["ocsp_stapling"] = {{"trusted_certificate", "/etc/ssl/ipo/chain.pem"}};
-    CHECK(ErrorOf(j) == "spec.json: missing key \"tls.ocsp_stapling.resolvers\"");
+    CHECK(ErrorOf(j) == "spec.json:41: missing key \"tls.ocsp_stapling.resolvers\"");
   }
+}
+
+TEST_CASE("a spec beyond the size bounds is refused before it is parsed", "[render]") {
+  Result<NginxSpec> deep = ParseNginxSpec("{\"version\":\n" + std::string(100, '['), "spec.json");
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.status().message() == "spec.json:2: nesting deeper than 64 levels");
+  json j = ValidSpec();
+  j["site"]["fallback"] = "/" + std::string(5000, 'a');
+  CHECK(ErrorOf(j) == "spec.json:28: a string longer than 4096 bytes");
 }
 
 TEST_CASE("a spec that is not an object is refused", "[render]") {
   Result<NginxSpec> r = ParseNginxSpec("[1, 2]", "spec.json");
   REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message() == "spec.json: the spec must be a JSON object");
+  CHECK(r.status().message() == "spec.json:1: the spec must be a JSON object");
 }
 
 }  // namespace
