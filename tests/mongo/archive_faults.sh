@@ -6,12 +6,12 @@
 # January document is still in the database or in the uploaded archive), that the webhook
 # is called exactly when it should be, and then (where the job can finish) that a rerun
 # with --resume completes: the restored archive equals January document by document and
-# January is purged. CASEs: mongo_down dump_killed disk_full sftp_refused sftp_dropped
-# size_mismatch webhook_down kill9_delete concurrent bad_month bad_uri bad_remote
-# secret_uri bson_dates
+# January is purged. CASE: one of the case_* functions below (`archive_faults.sh --list`).
 set -Eeuo pipefail
 # shellcheck source=tests/mongo/lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+# shellcheck source=tests/lib/cases.sh
+source "$IPO_SRC/tests/lib/cases.sh"
 
 M=2024-01
 # January documents inserted on purpose after the archive was made (must survive).
@@ -385,8 +385,8 @@ case_bson_dates() {
 }
 
 main() {
-  local c=${1:-}
-  [[ -n $c && $(type -t "case_$c") == function ]] || { ipo_usage "$0"; exit 2; }
+  cases_list_or_check "${1:-}"
+  local c=$1
   lab_up
   "case_$c"
   echo "archive_faults $c: all checks passed"

@@ -14,6 +14,8 @@ IPO_TOOLS=${IPO_TOOLS:-/opt/ipo-host}
 export PATH=$IPO_TOOLS/bin:$PATH
 # shellcheck source=scripts/lib/ipo_common.sh
 source "$IPO_SRC/scripts/lib/ipo_common.sh"
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
 PY=$IPO_TOOLS/venv/bin/python
 ARCHIVE_BIN=$IPO_SRC/scripts/ipo-mongo-archive
 TESTDATA=$IPO_SRC/tests/mongo/testdata.py
@@ -221,11 +223,6 @@ restore_compare() {
   restore_archive "$file"
   td snapshot --db restore --out "$LAB/restored.jsonl"
   cmp -s "$snap" "$LAB/restored.jsonl" || fail "restored $month differs from what was there before ($(wc -l <"$snap") vs $(wc -l <"$LAB/restored.jsonl") documents)"
-}
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
 }
 
 ok() { echo "ok - $*"; }
