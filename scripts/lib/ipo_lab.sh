@@ -541,29 +541,17 @@ ipo_lab_dockerd_start_native() {
     --data-root "$IPO_LAB_DOCKER_DATA" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
     -H "unix://$dir/docker.sock" -H "unix://$IPO_LAB_DOCKER_SOCK" --cgroup-parent ipo-lab \
     </dev/null >>"$dir/dockerd.log" 2>&1 &
-  local pid=$! deadline=$((SECONDS + 60))
-  until curl -sf --unix-socket "$dir/docker.sock" http://docker/_ping >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
-      tail -20 "$dir/dockerd.log" >&2
-      ipo_die "dockerd (native iptables) in ipo-host did not come up (see $dir/dockerd.log)"
-    fi
-    sleep 0.1
-  done
+  ipo_dockerd_wait_up $! "$dir" "dockerd (native iptables) in ipo-host"
 }
 
 # ipo_lab_dockerd_restart_native: what `systemctl restart docker` does to the lab's dockerd:
 #   SIGTERM, wait (<= 20 s) for it to exit (with live-restore the containers keep running;
 #   their shims are left alone), then ipo_lab_dockerd_start_native.
 ipo_lab_dockerd_restart_native() {
-  local pid i
+  local pid
   if [[ -f $IPO_LAB_DOCKER_DIR/dockerd.pid ]]; then
     pid=$(<"$IPO_LAB_DOCKER_DIR/dockerd.pid")
-    kill "$pid" 2>/dev/null || true
-    for ((i = 0; i < 200; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && ipo_die "dockerd $pid did not stop within 20 s"
+    ipo_stop_pid "$pid" 200 || ipo_die "dockerd $pid did not stop within 20 s"
   fi
   ipo_lab_dockerd_start_native
 }

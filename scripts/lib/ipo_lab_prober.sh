@@ -264,7 +264,7 @@ ipo_lab_prober_selftest() {
 #   SOURCE limits the rows' FROM, default all) and compare the answer with the expected body.
 #   Prints the rows that failed; returns 0 when all answered as expected.
 ipo_lab_allowed_check() {
-  local tmp all=() rows=() i from label host port expected fails=0 pids=()
+  local tmp all=() rows=() i from label host port expected fails=0
   tmp=$(mktemp -d)
   # (without errexit: with Docker down the container addresses are just unknown)
   mapfile -t all < <(
@@ -272,12 +272,7 @@ ipo_lab_allowed_check() {
     ipo_lab_matrix_rows 2>/dev/null
   )
   mapfile -t rows < <(_ipo_lab_prober_select allowed "$*" "${all[@]}")
-  for i in "${!rows[@]}"; do
-    IFS='|' read -r from label host port expected <<<"${rows[$i]}"
-    ipo_lab_probe "$from" "$host" "$port" >"$tmp/$i" &
-    pids+=($!)
-  done
-  for i in "${pids[@]}"; do wait "$i" || true; done
+  ipo_lab_probe_rows "$tmp" "${rows[@]}"
   for i in "${!rows[@]}"; do
     IFS='|' read -r from label host port expected <<<"${rows[$i]}"
     if [[ $(<"$tmp/$i") != "$expected" ]]; then

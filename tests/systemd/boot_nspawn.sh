@@ -21,14 +21,8 @@
 # Every case but restore_crash also asserts the order restore -> network-pre -> docker -> ipo-netd, from the
 # units' monotonic timestamps and from the journal.
 set -Eeuo pipefail
-# shellcheck source=scripts/lib/ipo_common.sh
-source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
 # shellcheck source=tests/systemd/boot_lib.sh
-source "$IPO_SRC/tests/systemd/boot_lib.sh"
-# shellcheck source=tests/lib/assert.sh
-source "$IPO_SRC/tests/lib/assert.sh"
-# shellcheck source=tests/lib/cases.sh
-source "$IPO_SRC/tests/lib/cases.sh"
+source "${IPO_SRC:?}/tests/systemd/boot_lib.sh"
 : "${IPO_BUILD:?}"
 
 WORK=""

@@ -7,14 +7,8 @@
 #                 installs it (verify needs the ExecStart= binaries to exist). Any message fails.
 #       security  `systemd-analyze security --offline=true` of both units: exposure < 3.0.
 set -Eeuo pipefail
-# shellcheck source=scripts/lib/ipo_common.sh
-source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
 # shellcheck source=tests/systemd/boot_lib.sh
-source "$IPO_SRC/tests/systemd/boot_lib.sh"
-# shellcheck source=tests/lib/assert.sh
-source "$IPO_SRC/tests/lib/assert.sh"
-# shellcheck source=tests/lib/cases.sh
-source "$IPO_SRC/tests/lib/cases.sh"
+source "${IPO_SRC:?}/tests/systemd/boot_lib.sh"
 : "${IPO_BUILD:?}"
 
 UNITS=(ipo-netd.service ipo-netd-restore.service)
