@@ -21,7 +21,7 @@
 #       couple of seconds against allowed rows (WAN -> host:8080 v4/v6) and require
 #       successes > 0, so a forbidden count of 0 can be trusted.
 #
-# A "success" is any TCP connection that was established (ipo-probe, tests/tools/ipo_probe.cc,
+# A "success" is any TCP connection that was established (ipo-probe, tools/ipo_probe.cc,
 # prints "ok CODE"); a dropped SYN, a reset or a timeout is an attempt without success.
 # Sources that are namespaces are entered by path, /run/netns/NS (survives the
 # namespace's links being re-plumbed); container sources via /proc/PID/ns/net (the pid is

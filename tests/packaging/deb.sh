@@ -97,14 +97,8 @@ remove_then_purge() {
 }
 
 main() {
-  local t
-  for t in dpkg-deb dpkg-shlibdeps systemctl shellcheck; do
-    command -v "$t" >/dev/null || fail "$t not found (scripts/bootstrap packaging)"
-  done
-  pkg_require_built
-  local deb
-  deb=$(pkg_cpack DEB)
-  echo "built ${deb##*/}"
+  pkg_build DEB dpkg-deb dpkg-shlibdeps systemctl shellcheck
+  local deb=$PKG_FILE
   check_control "$deb"
   install_into_scratch_root "$deb"
   reinstall_keeps_local_policy "$deb"

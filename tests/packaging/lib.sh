@@ -42,3 +42,16 @@ pkg_cpack() {
   pkg=$(compgen -G "$PKG_WORK/out/ipo-netd*.$ext" | head -n1) || { cat "$PKG_WORK/cpack-$ext.log" >&2; fail "cpack made no .$ext"; }
   printf '%s\n' "$pkg"
 }
+
+# pkg_build GENERATOR TOOL...: fail unless every TOOL is on PATH and $IPO_BUILD is built, then
+#   build the package (pkg_cpack) into PKG_FILE and say so.
+pkg_build() {
+  local gen=$1 t
+  shift
+  for t in "$@"; do
+    command -v "$t" >/dev/null || fail "$t not found (scripts/bootstrap packaging)"
+  done
+  pkg_require_built
+  PKG_FILE=$(pkg_cpack "$gen")
+  echo "built ${PKG_FILE##*/}"
+}

@@ -76,14 +76,8 @@ install_payload() {
 }
 
 main() {
-  local t
-  for t in rpm rpmbuild; do
-    command -v "$t" >/dev/null || fail "$t not found (scripts/bootstrap packaging)"
-  done
-  pkg_require_built
-  local pkg
-  pkg=$(pkg_cpack RPM)
-  echo "built ${pkg##*/}"
+  pkg_build RPM rpm rpmbuild
+  local pkg=$PKG_FILE
   check_headers "$pkg"
   install_payload "$pkg"
   echo "PASS: .rpm"
