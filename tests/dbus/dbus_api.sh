@@ -41,10 +41,7 @@ OBJ=(org.ipo.NetD1 /org/ipo/NetD1 org.ipo.NetD1)
 source "$IPO_SRC/tests/lib/agent.sh"
 
 cleanup() {
-  if [[ -n $MONITOR_PID ]]; then
-    kill "$MONITOR_PID" 2>/dev/null || true
-    wait "$MONITOR_PID" 2>/dev/null || true
-  fi
+  stop_and_reap MONITOR_PID
   agent_stop
   ipo_dbus_stop "$BUSDIR" || true
   ip netns del "$NS" 2>/dev/null || true
@@ -131,6 +128,7 @@ case_drift_signal() {
   # Watch the bus for the agent's signals, as any system bus client could.
   dbus-monitor --address "$ADDR" "type='signal',sender='org.ipo.NetD1',path='/org/ipo/NetD1'" \
     >"$WORK/monitor.log" 2>&1 &
+  # shellcheck disable=SC2034 # stopped by name: stop_and_reap MONITOR_PID
   MONITOR_PID=$!
   ipo_wait_for 5 grep -q 'member=NameAcquired\|NameLost\|signal' "$WORK/monitor.log" || sleep 0.5
   local handle

@@ -4,6 +4,9 @@
 # REQUIRES: IPO_SRC, IPO_BUILD, NS, WORK; tests/lib/assert.sh and tests/lib/netns.sh sourced.
 # Sets NETD and CTL (the built binaries) and AGENT_PID (the running agent, "" when stopped).
 
+# shellcheck source=tests/lib/proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
+
 NETD="${IPO_BUILD:?}/agent/daemon/ipo-netd"
 # shellcheck disable=SC2034 # used by the suites
 CTL="$IPO_BUILD/agent/cli/ipo-netctl"
@@ -23,13 +26,9 @@ agent_spawn() {
   shift
   nsenter --net="/run/netns/${NS:?}" -- "$NETD" --policy "$policy" --docker-host "unix://$WORK/no-docker.sock" \
     --state-dir "$WORK/state" --run-dir "$WORK/run" "$@" >>"$WORK/netd.log" 2>&1 &
+  # shellcheck disable=SC2034 # stopped by name: stop_and_reap AGENT_PID
   AGENT_PID=$!
 }
 
 # agent_stop: stop the agent if it runs (SIGTERM) and reap it.
-agent_stop() {
-  [[ -n $AGENT_PID ]] || return 0
-  kill "$AGENT_PID" 2>/dev/null || true
-  wait "$AGENT_PID" 2>/dev/null || true
-  AGENT_PID=""
-}
+agent_stop() { stop_and_reap AGENT_PID; }
