@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: install.sh layout|unit-paths
+# Usage: install.sh layout|unit-paths|--list
 # `cmake --install` of the "ipo-netd" component (what the packages hold) with prefix /usr
 # into a DESTDIR, then:
 #   layout      the exact file list (tests/packaging/expected-files.txt), modes, the policy
@@ -10,6 +10,8 @@
 set -Eeuo pipefail
 # shellcheck source=tests/packaging/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/lib/cases.sh
+source "$IPO_SRC/tests/lib/cases.sh"
 
 stage() {
   pkg_require_built
@@ -81,9 +83,12 @@ case_unit_paths() {
   echo "PASS: the installed units name $n paths, all present"
 }
 
-stage
-case ${1:-} in
-  layout) case_layout ;;
-  unit-paths) case_unit_paths ;;
-  *) fail "usage: install.sh layout|unit-paths" ;;
-esac
+main() {
+  local c=${1:-}
+  [[ $c == --list ]] || c=${c//-/_}  # unit-paths is case_unit_paths
+  cases_list_or_check "$c"
+  stage
+  "case_$c"
+}
+
+main "$@"
