@@ -3,8 +3,13 @@
 # ipo_add_unit_test(NAME n SOURCES a.cc... [LIBS l...] [ROOT_NETNS])
 #   A Catch2 executable. Label "unit". With ROOT_NETNS it needs root and runs inside a
 #   fresh network namespace (`unshare --net`), so it never sees the host's ruleset.
-# ipo_add_shell_test(NAME n SCRIPT path [ARGS a...] [LABELS l...] [TIMEOUT s] [LOCK r])
+# ipo_add_shell_test(NAME n SCRIPT path [CASES] [ARGS a...] [LABELS l...] [TIMEOUT s] [LOCK r]
+#                    [PROPERTIES p v...])
 #   A Bash test script; exit 0 passes, 77 skips. LOCK serialises tests that share a lab.
+#   PROPERTIES: more test properties (e.g. FIXTURES_REQUIRED f), set on every test it makes.
+#   CASES: a multi-case script (tests/lib/cases.sh); at configure time `SCRIPT --list` prints
+#   its cases and each becomes the test n_<case> (ARGS <case> a...). Editing the script
+#   re-runs the configure step, so a new case_* function is a new test with no CMake change.
 # ipo_add_fuzz_target(NAME n SOURCES a.cc... [LIBS l...])
 #   A libFuzzer target (it defines LLVMFuzzerTestOneInput). In the "fuzz" preset
 #   (IPO_FUZZ, clang) it is linked with libFuzzer and built by the target "fuzz_targets";
@@ -30,16 +35,40 @@ function(ipo_add_unit_test)
 endfunction()
 
 function(ipo_add_shell_test)
-  cmake_parse_arguments(T "" "NAME;SCRIPT;TIMEOUT;LOCK" "ARGS;LABELS" ${ARGN})
-  if(NOT T_TIMEOUT)
-    set(T_TIMEOUT 600)
+  cmake_parse_arguments(T "CASES" "NAME;SCRIPT;TIMEOUT;LOCK" "ARGS;LABELS;PROPERTIES" ${ARGN})
+  if(T_CASES)
+    execute_process(
+      COMMAND ${CMAKE_COMMAND} -E env IPO_SRC=${PROJECT_SOURCE_DIR} IPO_BUILD=${PROJECT_BINARY_DIR}
+              bash ${T_SCRIPT} --list
+      RESULT_VARIABLE rc OUTPUT_VARIABLE cases ERROR_VARIABLE err OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT rc EQUAL 0 OR cases STREQUAL "")
+      message(FATAL_ERROR "${T_SCRIPT} --list failed (${rc}): ${err}")
+    endif()
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${T_SCRIPT})
+    string(REPLACE "\n" ";" cases "${cases}")
+    foreach(case IN LISTS cases)
+      _ipo_add_shell_test_one(${T_NAME}_${case} "${T_SCRIPT}" "${case};${T_ARGS}" "${T_LABELS}" "${T_TIMEOUT}"
+                              "${T_LOCK}" "${T_PROPERTIES}")
+    endforeach()
+  else()
+    _ipo_add_shell_test_one(${T_NAME} "${T_SCRIPT}" "${T_ARGS}" "${T_LABELS}" "${T_TIMEOUT}" "${T_LOCK}"
+                            "${T_PROPERTIES}")
   endif()
-  add_test(NAME ${T_NAME} COMMAND bash ${T_SCRIPT} ${T_ARGS})
-  set_tests_properties(${T_NAME} PROPERTIES
-    LABELS "shell;${T_LABELS}" TIMEOUT ${T_TIMEOUT} SKIP_RETURN_CODE 77
+endfunction()
+
+function(_ipo_add_shell_test_one name script args labels timeout lock properties)
+  if(NOT timeout)
+    set(timeout 600)
+  endif()
+  add_test(NAME ${name} COMMAND bash ${script} ${args})
+  set_tests_properties(${name} PROPERTIES
+    LABELS "shell;${labels}" TIMEOUT ${timeout} SKIP_RETURN_CODE 77
     ENVIRONMENT "IPO_SRC=${PROJECT_SOURCE_DIR};IPO_BUILD=${PROJECT_BINARY_DIR}")
-  if(T_LOCK)
-    set_tests_properties(${T_NAME} PROPERTIES RESOURCE_LOCK ${T_LOCK})
+  if(lock)
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK ${lock})
+  endif()
+  if(properties)
+    set_tests_properties(${name} PROPERTIES ${properties})
   endif()
 endfunction()
 

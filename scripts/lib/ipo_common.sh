@@ -46,3 +46,15 @@ ipo_wait_for() {
     sleep 0.1
   done
 }
+
+# ipo_stop_pid PID TENTHS: SIGTERM PID and wait up to TENTHS tenths of a second for it to
+#   exit; 1 if it still runs then.
+ipo_stop_pid() {
+  local pid=$1 tenths=$2 i
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < tenths; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  ! kill -0 "$pid" 2>/dev/null
+}

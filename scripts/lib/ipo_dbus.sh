@@ -90,12 +90,7 @@ ipo_dbus_stop() {
   [[ -s $dir/dbus.pid ]] || return 0
   pid=$(cat "$dir/dbus.pid")
   if [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dbus-daemon ]]; then
-    kill "$pid" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
+    ipo_stop_pid "$pid" 50 || true
   fi
   rm -f "$dir/dbus.pid" "$dir/system_bus_socket" "$dir/address"
 }

@@ -46,11 +46,18 @@ ipo_dockerd_start() {
     --iptables=false --ip6tables=false --ip-masq=false \
     --data-root "$data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
     -H "unix://$dir/docker.sock" "$@" </dev/null >>"$dir/dockerd.log" 2>&1 &
-  local pid=$! deadline=$((SECONDS + 60))
+  ipo_dockerd_wait_up $! "$dir" "dockerd in $netns"
+}
+
+# ipo_dockerd_wait_up PID DIR WHAT: wait (<= 60 s) until the dockerd PID answers on
+#   DIR/docker.sock; if it exits or the time is up, show the end of DIR/dockerd.log and die
+#   saying WHAT did not come up.
+ipo_dockerd_wait_up() {
+  local pid=$1 dir=$2 what=$3 deadline=$((SECONDS + 60))
   until curl -sf --unix-socket "$dir/docker.sock" http://docker/_ping >/dev/null 2>&1; do
     if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
       tail -20 "$dir/dockerd.log" >&2
-      ipo_die "dockerd in $netns did not come up (see $dir/dockerd.log)"
+      ipo_die "$what did not come up (see $dir/dockerd.log)"
     fi
     sleep 0.1
   done
@@ -76,13 +83,7 @@ ipo_dockerd_stop() {
   if [[ -f $dir/dockerd.pid ]]; then
     pid=$(<"$dir/dockerd.pid")
     if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      local i
-      for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-      done
-      kill -9 "$pid" 2>/dev/null || true
+      ipo_stop_pid "$pid" 150 || kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$dir/dockerd.pid"
   fi

@@ -115,20 +115,27 @@ ipo_lab_placement() {
   ((fails == 0))
 }
 
+# ipo_lab_probe_rows DIR ROW...: probe every ROW (FROM|LABEL|HOST|PORT|EXPECTED) in parallel;
+#   the answer to the i-th ROW (counting from 0) goes to DIR/i. Waits for these probes only:
+#   the caller may have other children (e.g. a dockerd it restarted).
+ipo_lab_probe_rows() {
+  local dir=$1 rows=("${@:2}") i from label host port expected pids=()
+  for i in "${!rows[@]}"; do
+    IFS='|' read -r from label host port expected <<<"${rows[$i]}"
+    ipo_lab_probe "$from" "$host" "$port" >"$dir/$i" &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || true; done
+}
+
 # ipo_lab_matrix [EXTRA_ROW...]: probe every row of ipo_lab_matrix_rows (in parallel) and print
 #   a table: FROM, TO, EXPECTED, GOT, OK/FAIL; then the placement rows. Returns the number of
 #   failed rows (capped at 255), 0 when everything holds.
 ipo_lab_matrix() {
-  local tmp rows=() pids=() i from label host port expected got fails=0
+  local tmp rows=() i from label host port expected got fails=0
   tmp=$(mktemp -d)
   mapfile -t rows < <(ipo_lab_matrix_rows "$@")
-  for i in "${!rows[@]}"; do
-    IFS='|' read -r from label host port expected <<<"${rows[$i]}"
-    ipo_lab_probe "$from" "$host" "$port" >"$tmp/$i" &
-    pids+=($!)
-  done
-  # Only our probes: the caller may have other children (e.g. a dockerd it restarted).
-  for i in "${pids[@]}"; do wait "$i" || true; done
+  ipo_lab_probe_rows "$tmp" "${rows[@]}"
   # A row expected open that got no answer at all is probed once more, alone (a busy CI
   # machine can delay a parallel probe); wrong answers and closed rows are never retried.
   for i in "${!rows[@]}"; do

@@ -21,7 +21,7 @@
 #       couple of seconds against allowed rows (WAN -> host:8080 v4/v6) and require
 #       successes > 0, so a forbidden count of 0 can be trusted.
 #
-# A "success" is any TCP connection that was established (ipo-probe, tests/tools/ipo_probe.cc,
+# A "success" is any TCP connection that was established (ipo-probe, tools/ipo_probe.cc,
 # prints "ok CODE"); a dropped SYN, a reset or a timeout is an attempt without success.
 # Sources that are namespaces are entered by path, /run/netns/NS (survives the
 # namespace's links being re-plumbed); container sources via /proc/PID/ns/net (the pid is
@@ -264,7 +264,7 @@ ipo_lab_prober_selftest() {
 #   SOURCE limits the rows' FROM, default all) and compare the answer with the expected body.
 #   Prints the rows that failed; returns 0 when all answered as expected.
 ipo_lab_allowed_check() {
-  local tmp all=() rows=() i from label host port expected fails=0 pids=()
+  local tmp all=() rows=() i from label host port expected fails=0
   tmp=$(mktemp -d)
   # (without errexit: with Docker down the container addresses are just unknown)
   mapfile -t all < <(
@@ -272,12 +272,7 @@ ipo_lab_allowed_check() {
     ipo_lab_matrix_rows 2>/dev/null
   )
   mapfile -t rows < <(_ipo_lab_prober_select allowed "$*" "${all[@]}")
-  for i in "${!rows[@]}"; do
-    IFS='|' read -r from label host port expected <<<"${rows[$i]}"
-    ipo_lab_probe "$from" "$host" "$port" >"$tmp/$i" &
-    pids+=($!)
-  done
-  for i in "${pids[@]}"; do wait "$i" || true; done
+  ipo_lab_probe_rows "$tmp" "${rows[@]}"
   for i in "${!rows[@]}"; do
     IFS='|' read -r from label host port expected <<<"${rows[$i]}"
     if [[ $(<"$tmp/$i") != "$expected" ]]; then

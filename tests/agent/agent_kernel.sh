@@ -6,25 +6,27 @@ set -Eeuo pipefail
 # shellcheck source=scripts/lib/ipo_common.sh
 source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
 
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
+# shellcheck source=tests/lib/cases.sh
+source "$IPO_SRC/tests/lib/cases.sh"
+# shellcheck source=tests/lib/netns.sh
+source "$IPO_SRC/tests/lib/netns.sh"
+
 NS=ipo-t-agent-$$  # unique: several builds may run this suite at once
-WORK=$(mktemp -d /tmp/ipo-agent-test.XXXXXX)
-NETD="${IPO_BUILD:?}/agent/daemon/ipo-netd"
-CTL="$IPO_BUILD/agent/cli/ipo-netctl"
-AGENT_PID=""
+WORK=""
 EXTRA_NS=()  # namespaces a case adds beside $NS
+# shellcheck source=tests/lib/agent.sh
+source "$IPO_SRC/tests/lib/agent.sh"
 
 cleanup() {
-  if [[ -n $AGENT_PID ]]; then
-    kill "$AGENT_PID" 2>/dev/null || true
-    wait "$AGENT_PID" 2>/dev/null || true
-  fi
+  agent_stop
   local ns
   for ns in "$NS" "${EXTRA_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  [[ -z $WORK ]] || rm -rf "$WORK"
 }
-trap cleanup EXIT
 
-in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
+on_fail() { show_log "agent log" "$WORK/netd.log"; }
 
 # start_agent POLICY [NETD-ARGS...]: start ipo-netd in the namespace against a socket nobody
 # serves (default: drift check every second).
@@ -32,9 +34,7 @@ start_agent() {
   local policy=$1
   shift
   (($#)) || set -- --drift-interval 1
-  nsenter --net="/run/netns/$NS" -- "$NETD" --policy "$policy" --docker-host "unix://$WORK/no-docker.sock" \
-    --state-dir "$WORK/state" --run-dir "$WORK/run" "$@" >>"$WORK/netd.log" 2>&1 &
-  AGENT_PID=$!
+  agent_spawn "$policy" "$@"
   ipo_wait_for 10 test -S "$WORK/run/bus.sock" || { cat "$WORK/netd.log"; ipo_die "agent did not start"; }
 }
 
@@ -42,21 +42,8 @@ status_json() {
   in_ns "$CTL" status --json --policy "$1" --run-dir "$WORK/run" --state-dir "$WORK/state" || true
 }
 
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- agent log" >&2
-  cat "$WORK/netd.log" >&2 || true
-  exit 1
-}
-
-# A state file as the agent leaves it: docker_a and docker_c running on their networks.
-write_state() {
-  mkdir -p "$WORK/state"
-  cp "${IPO_SRC:?}/tests/testdata/state-generation-41.json" "$WORK/state/state.json"
-}
-
 case_restore_without_docker() {
-  write_state
+  agent_write_state
   start_agent "$IPO_SRC/rules/policy.json"
   ipo_wait_for 10 in_ns nft list map ip ipo_netd_nat publish-any || fail "tables not restored"
   local map
@@ -75,10 +62,10 @@ case_restore_without_docker() {
 }
 
 case_bad_policy_keeps_ruleset() {
-  write_state
+  agent_write_state
   start_agent "$IPO_SRC/rules/policy.json"
   ipo_wait_for 10 in_ns nft list table inet ipo_netd || fail "no table"
-  kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""
+  agent_stop
   local before after rc=0
   before=$(in_ns nft list ruleset)
   [[ -n $before ]] || fail "stopping the agent must leave the ruleset in force"
@@ -94,7 +81,7 @@ case_bad_policy_keeps_ruleset() {
 }
 
 case_drift_is_repaired() {
-  write_state
+  agent_write_state
   # Unclaimed tables and no notifications: only the periodic drift check can see this.
   start_agent "$IPO_SRC/rules/policy.json" --claim-tables off --no-monitor --drift-interval 1
   ipo_wait_for 10 in_ns nft list set inet ipo_netd lan-allow-v4 || fail "no table"
@@ -118,7 +105,7 @@ case_drift_is_repaired() {
 # what each rule does, not just its comment, can see it. Drift was found on comments alone
 # before, and this edit stayed in force.
 case_rule_replaced_under_its_comment() {
-  write_state
+  agent_write_state
   start_agent "$IPO_SRC/rules/policy.json" --claim-tables off --no-monitor --drift-interval 1
   ipo_wait_for 10 in_ns nft list chain inet ipo_netd to-containers || fail "no table"
   local listing line handle tag
@@ -144,7 +131,7 @@ case_rule_replaced_under_its_comment() {
 # tamper_is_repaired_at_once: without claimed tables, every foreign change is seen in the
 # kernel's notifications and repaired long before the (hour-long) drift check.
 case_tamper_is_repaired_at_once() {
-  write_state
+  agent_write_state
   start_agent "$IPO_SRC/rules/policy.json" --claim-tables off --drift-interval 3600
   ipo_wait_for 10 in_ns nft list set inet ipo_netd lan-allow-v4 || fail "no table"
   local what n=0
@@ -180,7 +167,7 @@ case_claimed_tables_survive() {
     echo "SKIP: kernel $(uname -r) has no persistent owned tables (Linux 6.9)"
     exit 77
   fi
-  write_state
+  agent_write_state
   start_agent "$IPO_SRC/rules/policy.json" --claim-tables on --drift-interval 3600
   ipo_wait_for 10 in_ns nft list set inet ipo_netd lan-allow-v4 || fail "no table"
   grep -q 'flags owner' <<<"$(in_ns nft list table inet ipo_netd)" || fail "not claimed"
@@ -209,7 +196,7 @@ case_claimed_tables_survive() {
 
 case_reload_bad_policy_keeps_old() {
   cp "$IPO_SRC/rules/policy.json" "$WORK/policy.json"
-  write_state
+  agent_write_state
   start_agent "$WORK/policy.json"
   ipo_wait_for 10 in_ns nft list table inet ipo_netd || fail "no table"
   local before
@@ -228,7 +215,7 @@ restore() {
 }
 
 case_boot_restore_from_state() {
-  write_state
+  agent_write_state
   restore --policy "$IPO_SRC/rules/policy.json" 2>>"$WORK/netd.log" || fail "restore failed"
   local map rec
   map=$(in_ns nft list map ip ipo_netd_nat publish-any)
@@ -247,7 +234,7 @@ case_boot_restore_from_state() {
 }
 
 case_boot_restore_fail_closed() {
-  write_state
+  agent_write_state
   echo '{ "version": 1, "lan": ' >"$WORK/garbage.json"
   restore --policy "$WORK/garbage.json" 2>"$WORK/restore.err" || fail "restore failed: $(cat "$WORK/restore.err")"
   grep -q "fail-closed: policy unusable ($WORK/garbage.json" "$WORK/restore.err" || fail "unclear message: $(cat "$WORK/restore.err")"
@@ -316,7 +303,7 @@ case_replace_keeps_lan_closed() {
   # host's input hook after the agent's (priority 10) for :9999.
   count_syns "/run/netns/$box" prerouting 8080 192.168.1.50=lan-deny 203.0.113.9=wan
   count_syns "/run/netns/$NS" input 9999 192.168.1.50=lan-deny 192.168.1.10=allowed
-  write_state
+  agent_write_state
   start_agent "$IPO_SRC/rules/policy.json" --claim-tables off --drift-interval 3600
   ipo_wait_for 10 in_ns nft list map ip ipo_netd_nat publish-any || fail "no tables"
 
@@ -381,11 +368,11 @@ print(n)' "$1" "$2" "$3" "${4:-}"
 }
 
 main() {
-  local c=${1:?case}
-  ip netns del "$NS" 2>/dev/null || true
-  ip netns add "$NS"
-  in_ns ip link set lo up
-  "case_$c"
+  cases_list_or_check "${1:-}"
+  WORK=$(mktemp -d /tmp/ipo-agent-test.XXXXXX)
+  trap cleanup EXIT
+  netns_fresh "$NS"
+  "case_$1"
 }
 
 main "$@"

@@ -19,73 +19,54 @@ source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
 # shellcheck source=scripts/lib/ipo_dbus.sh
 source "$IPO_SRC/scripts/lib/ipo_dbus.sh"
 
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
+# shellcheck source=tests/lib/cases.sh
+source "$IPO_SRC/tests/lib/cases.sh"
+# shellcheck source=tests/lib/netns.sh
+source "$IPO_SRC/tests/lib/netns.sh"
+
 [[ ${1:-} == --help || ${1:-} == -h ]] && {
   ipo_usage "$0"
   exit 0
 }
 
 NS=ipo-t-dbus-${1:-x}  # one namespace per case, so CTest may run the cases in parallel
-WORK=$(mktemp -d /tmp/ipo-dbus-test.XXXXXX)
-NETD="${IPO_BUILD:?}/agent/daemon/ipo-netd"
-CTL="$IPO_BUILD/agent/cli/ipo-netctl"
-BUSDIR=$WORK/bus
+WORK=""
+BUSDIR=""
 ADDR=""
-AGENT_PID=""
 MONITOR_PID=""
 OBJ=(org.ipo.NetD1 /org/ipo/NetD1 org.ipo.NetD1)
+# shellcheck source=tests/lib/agent.sh
+source "$IPO_SRC/tests/lib/agent.sh"
 
 cleanup() {
-  if [[ -n $MONITOR_PID ]]; then
-    kill "$MONITOR_PID" 2>/dev/null || true
-    wait "$MONITOR_PID" 2>/dev/null || true
-  fi
-  stop_agent
+  stop_and_reap MONITOR_PID
+  agent_stop
   ipo_dbus_stop "$BUSDIR" || true
   ip netns del "$NS" 2>/dev/null || true
   rm -rf "$WORK"
 }
-trap cleanup EXIT
 
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- agent log" >&2
-  cat "$WORK/netd.log" >&2 || true
-  echo "--- dbus-daemon log" >&2
-  cat "$BUSDIR/dbus.log" >&2 || true
-  exit 1
+on_fail() {
+  show_log "agent log" "$WORK/netd.log"
+  show_log "dbus-daemon log" "$BUSDIR/dbus.log"
 }
 
-in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
 bus() { busctl --address="$ADDR" "$@"; }
 ruleset() { in_ns nft list ruleset | grep -v 'counter packets'; }
-
-# A state file as the agent leaves it (generation 41): restoring it makes generation 42.
-write_state() {
-  mkdir -p "$WORK/state"
-  cp "${IPO_SRC:?}/tests/testdata/state-generation-41.json" "$WORK/state/state.json"
-}
 
 # start_agent: ipo-netd in the namespace on $WORK/policy.json, on the private system bus.
 # --claim-tables off: claimed tables cannot be tampered with at all, and the drift case must.
 start_agent() {
   : >>"$WORK/netd.log"
-  DBUS_SYSTEM_BUS_ADDRESS=$ADDR nsenter --net="/run/netns/$NS" -- "$NETD" --policy "$WORK/policy.json" \
-    --docker-host "unix://$WORK/no-docker.sock" --state-dir "$WORK/state" --run-dir "$WORK/run" \
-    --drift-interval 1 --claim-tables off >>"$WORK/netd.log" 2>&1 &
-  AGENT_PID=$!
+  DBUS_SYSTEM_BUS_ADDRESS=$ADDR agent_spawn "$WORK/policy.json" --drift-interval 1 --claim-tables off
   ipo_dbus_wait_name "$BUSDIR" org.ipo.NetD1 10 || fail "org.ipo.NetD1 did not appear on the bus"
   ipo_wait_for 10 test -S "$WORK/run/bus.sock" || fail "no private socket"
   ipo_wait_for 10 in_ns nft list table inet ipo_netd || fail "no ruleset"
   # The first generation is published once the reconcile loop has run.
   ipo_wait_for 10 sh -c "busctl --address='$ADDR' get-property ${OBJ[*]} Generation | grep -qx 't 42'" ||
     fail "Generation did not reach 42: $(bus get-property "${OBJ[@]}" Generation 2>&1)"
-}
-
-stop_agent() {
-  [[ -n $AGENT_PID ]] || return 0
-  kill "$AGENT_PID" 2>/dev/null || true
-  wait "$AGENT_PID" 2>/dev/null || true
-  AGENT_PID=""
 }
 
 # status_over_bus: the JSON string Status() returns, via busctl.
@@ -147,6 +128,7 @@ case_drift_signal() {
   # Watch the bus for the agent's signals, as any system bus client could.
   dbus-monitor --address "$ADDR" "type='signal',sender='org.ipo.NetD1',path='/org/ipo/NetD1'" \
     >"$WORK/monitor.log" 2>&1 &
+  # shellcheck disable=SC2034 # stopped by name: stop_and_reap MONITOR_PID
   MONITOR_PID=$!
   ipo_wait_for 5 grep -q 'member=NameAcquired\|NameLost\|signal' "$WORK/monitor.log" || sleep 0.5
   local handle
@@ -236,7 +218,7 @@ case_netctl() {
   grep -q 'system bus name org.ipo.NetD1' <<<"$out" || fail "reload should have used the system bus: $out"
   DBUS_SYSTEM_BUS_ADDRESS=$ADDR in_ns "$CTL" resync --run-dir "$WORK/run" || fail "ipo-netctl resync failed"
   # Agent stopped: from the state file, health down.
-  stop_agent
+  agent_stop
   ipo_wait_for 5 sh -c "! busctl --address='$ADDR' call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.ipo.NetD1 | grep -qx 'b true'" ||
     fail "the name outlived the agent"
   s=$(DBUS_SYSTEM_BUS_ADDRESS=$ADDR in_ns "$CTL" status --json --policy "$WORK/policy.json" --run-dir "$WORK/run" \
@@ -251,21 +233,21 @@ case_netctl() {
 }
 
 main() {
-  local c=${1:?case}
-  declare -F "case_$c" >/dev/null || ipo_die "unknown case: $c"
+  cases_list_or_check "${1:-}"
   ipo_require_root
   ipo_require_cmd dbus-daemon busctl dbus-send dbus-monitor setpriv nsenter nft jq
   [[ -x $NETD && -x $CTL ]] || ipo_die "build ipo-netd and ipo-netctl first"
+  WORK=$(mktemp -d /tmp/ipo-dbus-test.XXXXXX)
+  BUSDIR=$WORK/bus
+  trap cleanup EXIT
   chmod 0711 "$WORK"  # uid 65534 must reach the bus socket below it
   ipo_dbus_start "$BUSDIR"
   ADDR=$(ipo_dbus_address "$BUSDIR")
-  ip netns del "$NS" 2>/dev/null || true
-  ip netns add "$NS"
-  in_ns ip link set lo up
+  netns_fresh "$NS"
   cp "$IPO_SRC/rules/policy.json" "$WORK/policy.json"
-  write_state
+  agent_write_state
   start_agent
-  "case_$c"
+  "case_$1"
 }
 
 main "$@"

@@ -13,9 +13,9 @@ expect_render_error() {
   local what=$1 pattern=$2 err
   shift 2
   if err=$(k8s_render_app default /dev/null "$@" 2>&1); then
-    k8s_fail "$what: helm template accepted $*"
+    fail "$what: helm template accepted $*"
   fi
-  grep -qE -- "$pattern" <<<"$err" || k8s_fail "$what: error does not match /$pattern/: $err"
+  grep -qE -- "$pattern" <<<"$err" || fail "$what: error does not match /$pattern/: $err"
   printf 'ok   rejects %s\n' "$what"
 }
 
@@ -28,12 +28,12 @@ main() {
   trap 'rm -rf "$tmp"' EXIT
 
   "$K8S_HELM" lint --strict "$K8S_STORAGE_CHART" >"$tmp/lint.log" 2>&1 ||
-    { cat "$tmp/lint.log"; k8s_fail "helm lint local-path-storage"; }
+    { cat "$tmp/lint.log"; fail "helm lint local-path-storage"; }
   while read -r env; do
     local values=()
     [[ $env == default ]] || values=(-f "$K8S_DIR/values/$env.yaml")
     "$K8S_HELM" lint --strict "$K8S_APP_CHART" --namespace "$K8S_NAMESPACE" "${values[@]}" >"$tmp/lint.log" 2>&1 ||
-      { cat "$tmp/lint.log"; k8s_fail "helm lint ipo-app ($env)"; }
+      { cat "$tmp/lint.log"; fail "helm lint ipo-app ($env)"; }
     printf 'ok   helm lint ipo-app (%s)\n' "$env"
   done < <(k8s_envs)
 
@@ -41,8 +41,8 @@ main() {
   for env in "$tmp"/*.yaml; do
     local kinds
     kinds=$(grep -c '^kind: ' "$env") || true
-    ((kinds > 5)) || k8s_fail "${env##*/} renders only $kinds objects"
-    ! grep -q '^kind: Namespace' "$env" || k8s_fail "${env##*/} renders a Namespace"
+    ((kinds > 5)) || fail "${env##*/} renders only $kinds objects"
+    ! grep -q '^kind: Namespace' "$env" || fail "${env##*/} renders a Namespace"
     printf 'ok   helm template %s (%d objects)\n' "${env##*/}" "$kinds"
   done
 
@@ -51,13 +51,13 @@ main() {
   local c1 c2
   c1=$(grep -m1 'tls.crt:' "$tmp/app-default.yaml")
   c2=$(grep -m1 'tls.crt:' "$tmp/again.yaml")
-  [[ -n $c1 && $c1 != "$c2" ]] || k8s_fail "expected a fresh self-signed certificate per render without a cluster"
+  [[ -n $c1 && $c1 != "$c2" ]] || fail "expected a fresh self-signed certificate per render without a cluster"
   printf 'ok   self-signed certificate generated when lookup finds no Secret\n'
   k8s_render_app default "$tmp/byo.yaml" --set frontend.ingress.tls.selfSigned=false \
     --set frontend.ingress.tls.secretName=my-cert --set database.auth.existingSecret=my-db
-  ! grep -q '^kind: Secret' "$tmp/byo.yaml" || k8s_fail "the chart renders a Secret although both are brought by the user"
-  grep -q 'secretName: my-cert' "$tmp/byo.yaml" || k8s_fail "Ingress does not use tls.secretName my-cert"
-  grep -q 'name: my-db' "$tmp/byo.yaml" || k8s_fail "DB_PASS does not use database.auth.existingSecret my-db"
+  ! grep -q '^kind: Secret' "$tmp/byo.yaml" || fail "the chart renders a Secret although both are brought by the user"
+  grep -q 'secretName: my-cert' "$tmp/byo.yaml" || fail "Ingress does not use tls.secretName my-cert"
+  grep -q 'name: my-db' "$tmp/byo.yaml" || fail "DB_PASS does not use database.auth.existingSecret my-db"
   printf 'ok   bring-your-own certificate and database Secret\n'
 
   expect_render_error "backend.replicas=2" 'backend.replicas|minimum' --set backend.replicas=2

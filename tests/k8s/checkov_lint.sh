@@ -13,7 +13,7 @@ tmp=
 main() {
   k8s_require_tools
   local checkov="$K8S_VENV/bin/checkov" rc=0
-  [[ -x $checkov ]] || k8s_fail "checkov missing in $K8S_VENV (run scripts/bootstrap k8s)"
+  [[ -x $checkov ]] || fail "checkov missing in $K8S_VENV (run scripts/bootstrap k8s)"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/scan/good" "$tmp/scan/bad"
@@ -24,7 +24,7 @@ main() {
   BC_SKIP_MAPPING=TRUE CHECKOV_LOG_LEVEL=ERROR "$checkov" -d "$tmp/scan" --framework kubernetes \
     --skip-download -o json >"$tmp/report.json" 2>"$tmp/checkov.err" || rc=$?
   # checkov exits 1 when any check fails (the bad/ render always does); other codes are errors.
-  ((rc <= 1)) || { cat "$tmp/checkov.err"; k8s_fail "checkov exited $rc"; }
+  ((rc <= 1)) || { cat "$tmp/checkov.err"; fail "checkov exited $rc"; }
   "$K8S_VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/checkov_report.py" "$tmp/report.json" \
     --expect-bad CKV_K8S_20 --expect-bad CKV_K8S_22
 }

@@ -4,6 +4,8 @@
 # Source it after setting IPO_SRC; it sets K8S_* variables and defines k8s_* functions.
 
 : "${IPO_SRC:?IPO_SRC must point at the repository root}"
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
 IPO_TOOLS=${IPO_TOOLS:-/opt/ipo-host}
 K8S_HELM=${K8S_HELM:-$IPO_TOOLS/bin/helm}
 K8S_VENV=${K8S_VENV:-$IPO_TOOLS/venv}
@@ -19,17 +21,11 @@ K8S_NAMESPACE=ipo
 K8S_RELEASE=ipo-app
 export PYTHONDONTWRITEBYTECODE=1
 
-# k8s_fail MESSAGE...: print a failure line and exit 1.
-k8s_fail() {
-  printf 'FAIL: %s\n' "$*" >&2
-  exit 1
-}
-
 # k8s_require_tools: fail (not skip: the bootstrap must install them) if a tool is missing.
 k8s_require_tools() {
-  [[ -x $K8S_HELM ]] || k8s_fail "helm not found at $K8S_HELM (run scripts/bootstrap k8s)"
-  [[ -x $K8S_VENV/bin/python ]] || k8s_fail "no Python venv at $K8S_VENV (run scripts/bootstrap k8s)"
-  "$K8S_VENV/bin/python" -c 'import yaml' || k8s_fail "PyYAML missing in $K8S_VENV (run scripts/bootstrap k8s)"
+  [[ -x $K8S_HELM ]] || fail "helm not found at $K8S_HELM (run scripts/bootstrap k8s)"
+  [[ -x $K8S_VENV/bin/python ]] || fail "no Python venv at $K8S_VENV (run scripts/bootstrap k8s)"
+  "$K8S_VENV/bin/python" -c 'import yaml' || fail "PyYAML missing in $K8S_VENV (run scripts/bootstrap k8s)"
 }
 
 # k8s_envs: the environments to render: "default" (values.yaml only) plus k8s/values/*.yaml.
@@ -62,7 +58,7 @@ k8s_render_storage() {
 k8s_render_all() {
   local dir=$1 env
   while read -r env; do
-    k8s_render_app "$env" "$dir/app-$env.yaml" || k8s_fail "helm template of ipo-app for env '$env' failed"
+    k8s_render_app "$env" "$dir/app-$env.yaml" || fail "helm template of ipo-app for env '$env' failed"
   done < <(k8s_envs)
-  k8s_render_storage "$dir/storage.yaml" || k8s_fail "helm template of local-path-storage failed"
+  k8s_render_storage "$dir/storage.yaml" || fail "helm template of local-path-storage failed"
 }

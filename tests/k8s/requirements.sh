@@ -19,14 +19,14 @@ main() {
   py="$K8S_VENV/bin/python"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  (cd "$here" && "$py" -m unittest -q netpol_test) || k8s_fail "NetworkPolicy evaluator unit tests"
+  (cd "$here" && "$py" -m unittest -q netpol_test) || fail "NetworkPolicy evaluator unit tests"
   k8s_render_all "$tmp"
   while read -r env; do
     printf -- '--- environment %s\n' "$env"
     local extra=()
     [[ $env != default ]] || extra=(--mutations --table)
     "$py" "$here/assert_chart.py" "$tmp/app-$env.yaml" --storage "$tmp/storage.yaml" "${extra[@]}" ||
-      k8s_fail "requirements of question 四 not met by environment $env"
+      fail "requirements of question 四 not met by environment $env"
   done < <(k8s_envs)
 }
 

@@ -12,13 +12,13 @@ tmp=
 main() {
   k8s_require_tools
   local kv="$K8S_VENV/bin/kubernetes-validate" v out
-  [[ -x $kv ]] || k8s_fail "kubernetes-validate missing in $K8S_VENV (run scripts/bootstrap k8s)"
+  [[ -x $kv ]] || fail "kubernetes-validate missing in $K8S_VENV (run scripts/bootstrap k8s)"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   k8s_render_all "$tmp"
   for v in "${K8S_SCHEMA_VERSIONS[@]}"; do
     out=$("$kv" --kubernetes-version "$v" --strict --quiet "$tmp"/*.yaml 2>&1) ||
-      { printf '%s\n' "$out"; k8s_fail "schema validation against Kubernetes $v"; }
+      { printf '%s\n' "$out"; fail "schema validation against Kubernetes $v"; }
     printf 'ok   %s objects valid against Kubernetes %s (strict)\n' \
       "$(cat "$tmp"/*.yaml | grep -c '^kind: ')" "$v"
   done
@@ -27,9 +27,9 @@ main() {
   sed 's/^  minAvailable: 3$/  minAvaliable: 3/' "$tmp/app-default.yaml" >"$tmp/broken-field.yml"
   sed 's/^  maxReplicas: 10$/  maxReplicas: ten/' "$tmp/app-default.yaml" >"$tmp/broken-type.yml"
   for f in broken-field broken-type; do
-    ! cmp -s "$tmp/$f.yml" "$tmp/app-default.yaml" || k8s_fail "could not inject $f into the render"
+    ! cmp -s "$tmp/$f.yml" "$tmp/app-default.yaml" || fail "could not inject $f into the render"
     if "$kv" --kubernetes-version "$K8S_VERSION" --strict --quiet "$tmp/$f.yml" >/dev/null 2>&1; then
-      k8s_fail "kubernetes-validate accepted $f"
+      fail "kubernetes-validate accepted $f"
     fi
     printf 'ok   kubernetes-validate rejects %s\n' "$f"
   done

@@ -15,10 +15,8 @@ set -Eeuo pipefail
 cd "${IPO_SRC:?}"
 TRACE=""
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
 
 # libraries: every sourced Bash file of the repository.
 libraries() {

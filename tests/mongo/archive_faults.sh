@@ -6,12 +6,12 @@
 # January document is still in the database or in the uploaded archive), that the webhook
 # is called exactly when it should be, and then (where the job can finish) that a rerun
 # with --resume completes: the restored archive equals January document by document and
-# January is purged. CASEs: mongo_down dump_killed disk_full sftp_refused sftp_dropped
-# size_mismatch webhook_down kill9_delete concurrent bad_month bad_uri bad_remote
-# secret_uri bson_dates
+# January is purged. CASE: one of the case_* functions below (`archive_faults.sh --list`).
 set -Eeuo pipefail
 # shellcheck source=tests/mongo/lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+# shellcheck source=tests/lib/cases.sh
+source "$IPO_SRC/tests/lib/cases.sh"
 
 M=2024-01
 # January documents inserted on purpose after the archive was made (must survive).
@@ -52,6 +52,13 @@ expect_alert() {
   ok "job failed (exit $rc) and alerted once for step $step"
 }
 
+# job_alerts STEP: run the job on $M; it must fail in STEP and alert once (expect_alert).
+job_alerts() {
+  local rc=0
+  job --month "$M" || rc=$?
+  expect_alert "$rc" "$1" 0
+}
+
 # recover: rerun with --resume; must finish, archive == seeded January, January purged.
 recover() {
   local hooks rc=0
@@ -74,9 +81,7 @@ jan_partly_deleted() { local n; n=$(td count --month "$M"); ((n > 0 && n < 1000)
 case_mongo_down() {
   seed
   lab_mongo_stop
-  local rc=0
-  job --month "$M" || rc=$?
-  expect_alert "$rc" check 0
+  job_alerts check
   lab_mongo_start
   no_loss
   recover
@@ -102,9 +107,7 @@ case_dump_killed() {
 case_disk_full() {
   seed --random-payload --payload 400
   mount -t tmpfs -o size=128k ipo-mongo-test "$WORK_DIR"
-  local rc=0
-  job --month "$M" || rc=$?
-  expect_alert "$rc" dump 0
+  job_alerts dump
   grep -qi 'no space left' "$LAB/job.log" || fail "log does not mention the full disk"
   no_loss
   umount "$WORK_DIR"
@@ -114,9 +117,7 @@ case_disk_full() {
 case_sftp_refused() {
   seed
   lab_sshd_stop
-  local rc=0
-  job --month "$M" || rc=$?
-  expect_alert "$rc" upload 0
+  job_alerts upload
   [[ $(state_step "$M") == dumped ]] || fail "state should be 'dumped', is '$(state_step "$M")'"
   no_loss
   lab_sshd_start
@@ -365,9 +366,7 @@ case_bson_dates() {
   seed
   # Five January documents whose create_on is a BSON Date: the string filter cannot see them.
   td seed --months "$M" --per-month 5 --dates --no-index --seed 7
-  local rc=0
-  job --month "$M" || rc=$?
-  expect_alert "$rc" check 0
+  job_alerts check
   grep -q "check: 5 documents in or near $M have a create_on that is not a 'YYYY-MM-DD HH:MM:SS' string" "$LAB/job.log" ||
     fail "no refusal naming the 5 documents"
   [[ $(hook_last_field message) == *"5 documents in or near $M"* ]] || fail "webhook message does not name the count"
@@ -375,7 +374,7 @@ case_bson_dates() {
   ok "a month with BSON Date create_on values is refused with an alert; nothing deleted"
   # A month with no string documents at all, but Dates in it: not "empty", a failure.
   td seed --months 2023-11 --per-month 3 --dates --no-index --seed 8
-  rc=0
+  local rc=0
   job --month 2023-11 || rc=$?
   ((rc == 1)) || fail "an 'empty' month with Date documents should fail, got $rc"
   [[ $(hook_count) == 2 ]] || fail "expected a second alert, got $(hook_count) in all"
@@ -385,8 +384,8 @@ case_bson_dates() {
 }
 
 main() {
-  local c=${1:-}
-  [[ -n $c && $(type -t "case_$c") == function ]] || { ipo_usage "$0"; exit 2; }
+  cases_list_or_check "${1:-}"
+  local c=$1
   lab_up
   "case_$c"
   echo "archive_faults $c: all checks passed"

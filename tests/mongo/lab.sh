@@ -14,6 +14,10 @@ IPO_TOOLS=${IPO_TOOLS:-/opt/ipo-host}
 export PATH=$IPO_TOOLS/bin:$PATH
 # shellcheck source=scripts/lib/ipo_common.sh
 source "$IPO_SRC/scripts/lib/ipo_common.sh"
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
+# shellcheck source=tests/lib/proc.sh
+source "$IPO_SRC/tests/lib/proc.sh"
 PY=$IPO_TOOLS/venv/bin/python
 ARCHIVE_BIN=$IPO_SRC/scripts/ipo-mongo-archive
 TESTDATA=$IPO_SRC/tests/mongo/testdata.py
@@ -58,16 +62,12 @@ lab_mongo_start() {
   setsid "$IPO_TOOLS/bin/ferretdb" --handler=sqlite --sqlite-url="file:$LAB/fdb/data/" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$LAB/fdb/state" --telemetry=disable --debug-addr=- \
     --log-level=warn >>"$LAB/fdb/log" 2>&1 &
+  # shellcheck disable=SC2034 # stopped by name: stop_and_reap MONGO_PID
   MONGO_PID=$!
   ipo_wait_for 20 "$PY" "$TESTDATA" count --uri "$MONGO_URI" || ipo_die "ferretdb did not start (see $LAB/fdb/log)"
 }
 
-lab_mongo_stop() {
-  [[ -n ${MONGO_PID:-} ]] || return 0
-  kill "$MONGO_PID" 2>/dev/null || true
-  wait "$MONGO_PID" 2>/dev/null || true
-  MONGO_PID=
-}
+lab_mongo_stop() { stop_and_reap MONGO_PID; }
 
 lab_sshd_setup() {
   local s=$LAB/ssh
@@ -133,16 +133,12 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 ' "$HOOK_PORT" "$HOOK_LOG" >>"$LAB/hook.log" 2>&1 &
+  # shellcheck disable=SC2034 # stopped by name: stop_and_reap HOOK_PID
   HOOK_PID=$!
   ipo_wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$HOOK_PORT/" || ipo_die "webhook receiver did not start"
 }
 
-lab_hook_stop() {
-  [[ -n ${HOOK_PID:-} ]] || return 0
-  kill "$HOOK_PID" 2>/dev/null || true
-  wait "$HOOK_PID" 2>/dev/null || true
-  HOOK_PID=
-}
+lab_hook_stop() { stop_and_reap HOOK_PID; }
 
 lab_down() {
   local rc=$?
@@ -221,11 +217,6 @@ restore_compare() {
   restore_archive "$file"
   td snapshot --db restore --out "$LAB/restored.jsonl"
   cmp -s "$snap" "$LAB/restored.jsonl" || fail "restored $month differs from what was there before ($(wc -l <"$snap") vs $(wc -l <"$LAB/restored.jsonl") documents)"
-}
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
 }
 
 ok() { echo "ok - $*"; }

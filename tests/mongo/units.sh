@@ -5,7 +5,8 @@
 # `0 1 1 * *`; the script and its helpers are shellcheck clean.
 set -Eeuo pipefail
 IPO_SRC=${IPO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
 ok() { echo "ok - $*"; }
 
 timer=$IPO_SRC/systemd/ipo-mongo-archive.timer

@@ -1,11 +1,37 @@
 #!/usr/bin/env bash
-# Test: one lab scenario (argument 1) reproduces "server has gone away" without the fix,
-# not with any of its fixes, and gone-away-diagnose names the cause (argument 2) from the
-# bad run's own logs ("insufficient-evidence": it must refuse to name one). The lab is brought up by the mysql_lab_up fixture (or here if absent).
+# Usage: lab_scenario.sh SCENARIO | --list
+# Test: one lab scenario (SCENARIO, with _ for -) reproduces "server has gone away" without
+# the fix, not with any of its fixes, and gone-away-diagnose names the cause (SCENARIOS below)
+# from the bad run's own logs ("insufficient-evidence": it must refuse to name one). The lab
+# is brought up by the mysql_lab_up fixture (or here if absent). --list prints the scenarios
+# (CMake makes one test mysql_lab_SCENARIO of each).
 set -Eeuo pipefail
 # shellcheck source=tests/mysql/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-scenario=${1:?scenario} cause=${2:?expected cause}
+
+# scenario and the cause gone-away-diagnose must name from the scenario's own logs, in the
+# order the tests run
+SCENARIOS=(
+  "client-timeout haproxy-timeout-client"
+  "server-timeout haproxy-timeout-server"
+  "wait-timeout mysql-wait-timeout"
+  "marked-down haproxy-marked-down"
+  "reload haproxy-reload"
+  "max-packet max-allowed-packet"
+  "slave-restart slave-restart"
+  "conntrack insufficient-evidence"
+)
+want=${1:?scenario or --list} scenario="" cause=""
+for row in "${SCENARIOS[@]}"; do
+  if [[ $want == --list ]]; then
+    row=${row%% *}
+    echo "${row//-/_}"
+  elif [[ ${row%% *} == "${want//_/-}" ]]; then
+    read -r scenario cause <<<"$row"
+  fi
+done
+[[ $want != --list ]] || exit 0
+[[ -n $scenario ]] || fail "unknown scenario $want (lab_scenario.sh --list)"
 need_tools
 "$LAB" up # no-op when the mysql_lab_up fixture already brought it up
 

@@ -14,11 +14,8 @@ DIAG=$IPO_SRC/scripts/gone-away-diagnose
 # shellcheck disable=SC2034
 FIXTURES=$IPO_SRC/tests/mysql/fixtures
 
-# fail MESSAGE...: print and exit 1.
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
 
 # assert_contains FILE TEXT: FILE contains TEXT (case-insensitive), else fail showing FILE.
 assert_contains() {

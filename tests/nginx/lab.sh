@@ -13,6 +13,9 @@
 # After ngx_lab_up: NGX_DIR (lab dir), NGX_NS, NGX_WWW (= api.root), NGX_SITE (= site.root
 # and static.root), NGX_LOG (logs), ngx_in CMD... (run in the namespace), ngx_curl ARGS...
 
+# shellcheck source=tests/lib/assert.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/assert.sh"
+
 NGX_NS=ipo-ngx
 NGX_DIR=
 NGX_PIDS=()
@@ -27,12 +30,6 @@ ngx_in() { ip netns exec "$NGX_NS" "$@"; }
 
 # ngx_curl ARGS...: curl inside the namespace, trusting the lab certificate.
 ngx_curl() { ngx_in curl -sS --max-time 10 --cacert "$NGX_DIR/tls/ipo.com.crt" "$@"; }
-
-# ngx_fail MESSAGE...: print and exit 1 (the trap cleans up).
-ngx_fail() {
-  printf 'FAIL: %s\n' "$*" >&2
-  exit 1
-}
 
 # ngx_pass MESSAGE...: one line per passed check.
 ngx_pass() { printf 'ok: %s\n' "$*"; }
@@ -118,7 +115,7 @@ ngx_lab_nginx_conf() {
     -e "s|include /etc/nginx/sites-enabled/\*;|include $rendered;|" \
     -e "s|include /etc/nginx/conf.d/\*.conf;|client_body_temp_path $t/body; proxy_temp_path $t/proxy; fastcgi_temp_path $t/fastcgi; uwsgi_temp_path $t/uwsgi; scgi_temp_path $t/scgi;|" \
     /etc/nginx/nginx.conf >"$out"
-  grep -q "include $rendered;" "$out" || ngx_fail "could not adapt /etc/nginx/nginx.conf"
+  grep -q "include $rendered;" "$out" || fail "could not adapt /etc/nginx/nginx.conf"
 }
 
 ngx_lab_php_conf() {
@@ -147,18 +144,18 @@ ngx_lab_start_nginx() {
   ngx_in nginx -c "$NGX_DIR/conf/nginx.conf" -g 'daemon off;' 2>>"$NGX_DIR/log/nginx.stderr" &
   NGX_PIDS+=($!)
   ipo_wait_for 10 ngx_in curl -s -o /dev/null --max-time 1 http://ipo.com/ ||
-    ngx_fail "nginx did not start: $(cat "$NGX_DIR/log/nginx.stderr" "$NGX_DIR/log/error.log" 2>/dev/null)"
+    fail "nginx did not start: $(cat "$NGX_DIR/log/nginx.stderr" "$NGX_DIR/log/error.log" 2>/dev/null)"
 }
 
 ngx_lab_up() {
   # shellcheck source=scripts/lib/ipo_common.sh
   source "$IPO_SRC/scripts/lib/ipo_common.sh"
-  [[ $(id -u) -eq 0 ]] || ngx_fail "the nginx lab needs root (network namespace)"
+  [[ $(id -u) -eq 0 ]] || fail "the nginx lab needs root (network namespace)"
   local c
   for c in nginx php-fpm8.2 openssl jq curl ip python3; do
-    command -v "$c" >/dev/null || ngx_fail "missing $c: run scripts/bootstrap nginx"
+    command -v "$c" >/dev/null || fail "missing $c: run scripts/bootstrap nginx"
   done
-  [[ -x $(ngx_netctl) ]] || ngx_fail "ipo-netctl not built: $(ngx_netctl)"
+  [[ -x $(ngx_netctl) ]] || fail "ipo-netctl not built: $(ngx_netctl)"
   trap ngx_lab_down EXIT
   ngx_lab_kill_leftovers
   NGX_DIR=$(mktemp -d /tmp/ipo-ngx.XXXXXX)
@@ -183,7 +180,7 @@ ngx_lab_up() {
   ngx_lab_tree
   ngx_lab_spec "$NGX_DIR/conf/spec.json"
   "$(ngx_netctl)" render nginx --spec "$NGX_DIR/conf/spec.json" --target debian12 \
-    --out "$NGX_DIR/conf/ipo.com.conf" || ngx_fail "ipo-netctl render nginx failed"
+    --out "$NGX_DIR/conf/ipo.com.conf" || fail "ipo-netctl render nginx failed"
   ngx_lab_nginx_conf "$NGX_DIR/conf/ipo.com.conf" "$NGX_DIR/conf/nginx.conf"
   ngx_lab_php_conf
 
@@ -192,9 +189,9 @@ ngx_lab_up() {
   ngx_in python3 "$IPO_SRC/tests/nginx/echo_backend.py" 127.0.0.1 8081 &
   NGX_PIDS+=($!)
   ipo_wait_for 10 test -S "$NGX_DIR/run/php-fpm.sock" ||
-    ngx_fail "php-fpm did not start: $(cat "$NGX_LOG/php-fpm.log" "$NGX_LOG/php-fpm.stderr" 2>/dev/null)"
+    fail "php-fpm did not start: $(cat "$NGX_LOG/php-fpm.log" "$NGX_LOG/php-fpm.stderr" 2>/dev/null)"
   ipo_wait_for 10 ngx_in curl -s -o /dev/null --max-time 1 http://127.0.0.1:8081/ ||
-    ngx_fail "echo backend did not start"
+    fail "echo backend did not start"
   ngx_lab_start_nginx
 }
 

@@ -22,27 +22,27 @@ fpm_lines() { wc -l <"$NGX_LOG/php-fpm.access.log" 2>/dev/null || echo 0; }
 
 # expect_eq WHAT GOT WANT
 expect_eq() {
-  [[ $2 == "$3" ]] || ngx_fail "$1: got '$2', want '$3'"
+  [[ $2 == "$3" ]] || fail "$1: got '$2', want '$3'"
   ngx_pass "$1"
 }
 
 test_nginx_t() {
   local out
-  out=$(ngx_in nginx -t -c "$NGX_DIR/conf/nginx.conf" 2>&1) || ngx_fail "nginx -t: $out"
-  if grep -E '\[(warn|emerg|alert|crit|error)\]' <<<"$out"; then ngx_fail "nginx -t is not clean"; fi
+  out=$(ngx_in nginx -t -c "$NGX_DIR/conf/nginx.conf" 2>&1) || fail "nginx -t: $out"
+  if grep -E '\[(warn|emerg|alert|crit|error)\]' <<<"$out"; then fail "nginx -t is not clean"; fi
   ngx_pass "nginx -t clean"
 }
 
 test_http2_alpn() {
   local out
   out=$(ngx_curl -v --http2 -o /dev/null https://ipo.com/ 2>&1)
-  grep -q 'ALPN: server accepted h2' <<<"$out" || ngx_fail "no h2 via ALPN: $out"
-  grep -q '^< HTTP/2 200' <<<"$out" || ngx_fail "not an HTTP/2 200: $out"
+  grep -q 'ALPN: server accepted h2' <<<"$out" || fail "no h2 via ALPN: $out"
+  grep -q '^< HTTP/2 200' <<<"$out" || fail "not an HTTP/2 200: $out"
   ngx_pass "HTTP/2 negotiated via ALPN"
   out=$(ngx_curl -sI https://ipo.com/)
-  grep -qi '^strict-transport-security: max-age=63072000' <<<"$out" || ngx_fail "no HSTS: $out"
-  grep -qi '^x-content-type-options: nosniff' <<<"$out" || ngx_fail "no nosniff: $out"
-  grep -qi '^server: nginx.\?$' <<<"$out" || ngx_fail "server_tokens not off: $out"
+  grep -qi '^strict-transport-security: max-age=63072000' <<<"$out" || fail "no HSTS: $out"
+  grep -qi '^x-content-type-options: nosniff' <<<"$out" || fail "no nosniff: $out"
+  grep -qi '^server: nginx.\?$' <<<"$out" || fail "server_tokens not off: $out"
   ngx_pass "security headers, no version in Server"
 }
 
@@ -60,7 +60,7 @@ test_unknown_host() {
   expect_eq "unknown Host over http: connection closed (444)" "$rc" 52
   rc=0
   ngx_curl -o /dev/null https://other.example/ 2>/dev/null || rc=$?
-  [[ $rc -eq 35 ]] || ngx_fail "unknown SNI: TLS handshake not refused (curl rc $rc)"
+  [[ $rc -eq 35 ]] || fail "unknown SNI: TLS handshake not refused (curl rc $rc)"
   ngx_pass "unknown SNI: TLS handshake refused"
 }
 
@@ -95,9 +95,9 @@ test_api() {
   body=$(ngx_curl 'https://ipo.com/api/ping?x=1')
   expect_eq "/api/ping runs ping.php in php-fpm" "$body" "pong script=$NGX_WWW/api/ping.php uri=/api/ping?x=1"
   expect_eq "php-fpm served it" "$(fpm_lines)" $((before + 1))
-  grep -q "ping.php" "$NGX_LOG/php-fpm.access.log" || ngx_fail "php-fpm access log has no ping.php"
+  grep -q "ping.php" "$NGX_LOG/php-fpm.access.log" || fail "php-fpm access log has no ping.php"
   grep -q "fastcgi_pass unix:$NGX_DIR/run/php-fpm.sock;" "$NGX_DIR/conf/ipo.com.conf" ||
-    ngx_fail "php-fpm is not reached through the unix socket"
+    fail "php-fpm is not reached through the unix socket"
   ngx_pass "php-fpm reached through its unix socket"
   before=$(fpm_lines)
   local path
@@ -113,13 +113,13 @@ test_api() {
 test_static() {
   local h body
   h=$(ngx_curl -D - -o /dev/null -H 'Accept-Encoding: gzip' https://ipo.com/static/css/app.0123abcd.css)
-  grep -qi '^cache-control: public, max-age=31536000, immutable' <<<"$h" || ngx_fail "fingerprinted: $h"
-  grep -qi '^content-encoding: gzip' <<<"$h" || ngx_fail "css not gzipped: $h"
-  grep -qi '^vary: Accept-Encoding' <<<"$h" || ngx_fail "no Vary: $h"
-  grep -qi '^strict-transport-security' <<<"$h" || ngx_fail "static lost the security headers: $h"
+  grep -qi '^cache-control: public, max-age=31536000, immutable' <<<"$h" || fail "fingerprinted: $h"
+  grep -qi '^content-encoding: gzip' <<<"$h" || fail "css not gzipped: $h"
+  grep -qi '^vary: Accept-Encoding' <<<"$h" || fail "no Vary: $h"
+  grep -qi '^strict-transport-security' <<<"$h" || fail "static lost the security headers: $h"
   ngx_pass "fingerprinted asset: immutable, 1 year, gzip, Vary, security headers kept"
   h=$(ngx_curl -D - -o /dev/null -H 'Accept-Encoding: gzip' https://ipo.com/static/css/app.css)
-  grep -qi '^cache-control: public, max-age=86400' <<<"$h" || ngx_fail "plain asset: $h"
+  grep -qi '^cache-control: public, max-age=86400' <<<"$h" || fail "plain asset: $h"
   ngx_pass "plain asset: 1 day"
   body=$(ngx_curl --compressed https://ipo.com/static/pre.txt)
   expect_eq "gzip_static sends the ready .gz" "$body" "this came from pre.txt.gz"
@@ -133,8 +133,8 @@ test_static() {
   expect_eq "no script runs under /static/" \
     "$(ngx_curl -o /dev/null -w '%{http_code}' https://ipo.com/static/x.php)" 404
   expect_eq "  php-fpm untouched" "$(fpm_lines)" "$before"
-  if grep -q ' /static/' "$NGX_LOG/ipo.com.access.log"; then ngx_fail "/static/ is access-logged"; fi
-  grep -q '"GET / HTTP' "$NGX_LOG/ipo.com.access.log" || ngx_fail "access log is not written at all"
+  if grep -q ' /static/' "$NGX_LOG/ipo.com.access.log"; then fail "/static/ is access-logged"; fi
+  grep -q '"GET / HTTP' "$NGX_LOG/ipo.com.access.log" || fail "access log is not written at all"
   ngx_pass "/static/ not access-logged (others are)"
   expect_eq "hidden files never served" "$(ngx_curl -o /dev/null -w '%{http_code}' https://ipo.com/.env)" 404
 }

@@ -15,19 +15,19 @@ source "$IPO_SRC/tests/nginx/lab.sh"
 
 main() {
   local gixy=${IPO_TOOLS:-/opt/ipo-host}/venv/bin/gixy
-  [[ -x $gixy ]] || ngx_fail "missing $gixy: run scripts/bootstrap nginx"
+  [[ -x $gixy ]] || fail "missing $gixy: run scripts/bootstrap nginx"
   ngx_lab_up
   local target out
   for target in debian12 rocky8; do
     "$(ngx_netctl)" render nginx --spec "$NGX_DIR/conf/spec.json" --target "$target" \
       --out "$NGX_DIR/conf/ipo.com.$target.conf"
     ngx_lab_minimal_conf "$NGX_DIR/conf/ipo.com.$target.conf" "$NGX_DIR/conf/minimal.$target.conf"
-    out=$(ngx_in nginx -t -c "$NGX_DIR/conf/minimal.$target.conf" 2>&1) || ngx_fail "nginx -t ($target): $out"
-    if grep -E '\[(warn|emerg|alert|crit|error)\]' <<<"$out"; then ngx_fail "nginx -t ($target) not clean"; fi
+    out=$(ngx_in nginx -t -c "$NGX_DIR/conf/minimal.$target.conf" 2>&1) || fail "nginx -t ($target): $out"
+    if grep -E '\[(warn|emerg|alert|crit|error)\]' <<<"$out"; then fail "nginx -t ($target) not clean"; fi
     ngx_pass "nginx -t clean ($target rendering on nginx $(nginx -v 2>&1 | sed 's|.*/||'))"
     out=$("$gixy" --skips missing_resolver -f json "$NGX_DIR/conf/minimal.$target.conf" 2>&1) ||
-      ngx_fail "gixy ($target) found issues: $out"
-    jq -e 'length == 0' <<<"$out" >/dev/null || ngx_fail "gixy ($target) found issues: $out"
+      fail "gixy ($target) found issues: $out"
+    jq -e 'length == 0' <<<"$out" >/dev/null || fail "gixy ($target) found issues: $out"
     ngx_pass "gixy: no issue ($target)"
   done
   # The check must be able to fail: the same analyser on a config with a known issue.
@@ -35,7 +35,7 @@ main() {
     "$NGX_DIR/conf/ipo.com.debian12.conf" >"$NGX_DIR/conf/weak.conf"
   ngx_lab_minimal_conf "$NGX_DIR/conf/weak.conf" "$NGX_DIR/conf/minimal.weak.conf"
   if "$gixy" --skips missing_resolver -f json "$NGX_DIR/conf/minimal.weak.conf" >/dev/null 2>&1; then
-    ngx_fail "gixy did not flag TLS 1.0: the check is not effective"
+    fail "gixy did not flag TLS 1.0: the check is not effective"
   fi
   ngx_pass "gixy flags a deliberately weakened copy (TLS 1.0)"
   echo "PASS: nginx gixy"

@@ -52,13 +52,13 @@ main() {
     awk '{ if (NR > 1) { g = ($1 - p) * 1000; if (NR == 2 || g < m) m = g } p = $1 } END { printf "%.0f", m }')
   printf 'figures: sent=%d at %d/s for %d s, accepted=%d (%.3f/s), 429=%d, other=%d, min gap between accepted=%s ms\n' \
     "$total" "$RATE" "$SECONDS_TOTAL" "$ok" "$rate" "$limited" "$other" "$min_gap"
-  ((total == RATE * SECONDS_TOTAL)) || ngx_fail "only $total of $((RATE * SECONDS_TOTAL)) requests completed"
-  ((other == 0)) || ngx_fail "$other answers were neither 200 nor 429: $(awk '$1 != 200 && $1 != 429' "$log" | head -3)"
-  awk -v r="$rate" 'BEGIN { exit !(r >= 1.35 && r <= 1.65) }' || ngx_fail "accepted rate $rate/s is not 1.5 +- 0.15"
+  ((total == RATE * SECONDS_TOTAL)) || fail "only $total of $((RATE * SECONDS_TOTAL)) requests completed"
+  ((other == 0)) || fail "$other answers were neither 200 nor 429: $(awk '$1 != 200 && $1 != 429' "$log" | head -3)"
+  awk -v r="$rate" 'BEGIN { exit !(r >= 1.35 && r <= 1.65) }' || fail "accepted rate $rate/s is not 1.5 +- 0.15"
   ngx_pass "accepted $rate/s within 1.5 +- 0.15, the rest 429"
   # nginx spaces them 666.7 ms apart; the stamps come from php-fpm, a little later and with
   # scheduling jitter on a busy machine (seen: 637-671 ms). A burst would show ~100 ms.
-  ((min_gap >= 500)) || ngx_fail "two accepted requests only $min_gap ms apart (a burst got through)"
+  ((min_gap >= 500)) || fail "two accepted requests only $min_gap ms apart (a burst got through)"
   ngx_pass "no burst: accepted requests ~667 ms apart (closest pair $min_gap ms)"
 
   # Per client address: two requests from 127.0.0.1 back to back on one connection (the
@@ -69,14 +69,14 @@ main() {
   got=$(ngx_in curl "${tls[@]}" "${n[@]}" https://ipo.com/api/ping "${n[@]}" https://ipo.com/api/ping \
     --next "${tls[@]}" "${n[@]}" --interface 127.0.0.2 https://ipo.com/api/ping)
   [[ $got == *" 429 200 " || $got == "429 429 200 " ]] ||
-    ngx_fail "per-address limit: got '$got' (want 127.0.0.1 refused, 127.0.0.2 served)"
+    fail "per-address limit: got '$got' (want 127.0.0.1 refused, 127.0.0.2 served)"
   ngx_pass "the limit is per client address (127.0.0.1, 127.0.0.1, 127.0.0.2: $got)"
 
   # The /api/request fallback is limited too: with no index files, / is the API.
   rm "$NGX_SITE/index.html" "$NGX_SITE/public/index.html"
   sleep 1.2
   got=$(ngx_in curl "${tls[@]}" "${n[@]}" https://ipo.com/page1 "${n[@]}" https://ipo.com/page2)
-  [[ $got == "200 429 " ]] || ngx_fail "fallback limit: got '$got' (want 200 then 429)"
+  [[ $got == "200 429 " ]] || fail "fallback limit: got '$got' (want 200 then 429)"
   ngx_pass "the /api/request fallback shares the /api/ limit ($got)"
   echo "PASS: nginx rate limit"
 }

@@ -18,16 +18,16 @@ finding() { jq -r --arg id "$1" '.[] | select(.id == $id) | "\(.severity) \(.fin
 expect_finding() {
   local id=$1 want=$2 got
   got=$(finding "$id")
-  [[ $got == "$want"* ]] || ngx_fail "testssl $id: got '$got', want '$want'"
+  [[ $got == "$want"* ]] || fail "testssl $id: got '$got', want '$want'"
   ngx_pass "testssl $id: $got"
 }
 
 main() {
-  command -v testssl >/dev/null || ngx_fail "missing testssl: run scripts/bootstrap nginx"
+  command -v testssl >/dev/null || fail "missing testssl: run scripts/bootstrap nginx"
   ngx_lab_up
   ngx_in testssl --quiet --color 0 --warnings off --ip 127.0.0.1 --protocols --std --fs \
     --jsonfile "$NGX_DIR/testssl.json" ipo.com:443 >"$NGX_DIR/testssl.txt" 2>&1 || true
-  [[ -s $NGX_DIR/testssl.json ]] || ngx_fail "testssl wrote no report: $(tail -20 "$NGX_DIR/testssl.txt")"
+  [[ -s $NGX_DIR/testssl.json ]] || fail "testssl wrote no report: $(tail -20 "$NGX_DIR/testssl.txt")"
   local id
   for id in SSLv2 SSLv3; do expect_finding "$id" "OK not offered"; done
   for id in TLS1 TLS1_1; do expect_finding "$id" "INFO not offered"; done
@@ -41,7 +41,7 @@ main() {
   expect_finding PFS "OK offered"
   local bad
   bad=$(jq -r '.[] | select(.severity == "LOW" or .severity == "MEDIUM" or .severity == "HIGH" or .severity == "CRITICAL") | "\(.id) \(.severity) \(.finding)"' "$NGX_DIR/testssl.json")
-  [[ -z $bad ]] || ngx_fail "testssl reports weaknesses: $bad"
+  [[ -z $bad ]] || fail "testssl reports weaknesses: $bad"
   ngx_pass "no LOW/MEDIUM/HIGH/CRITICAL finding"
   echo "PASS: nginx testssl"
 }

@@ -14,26 +14,26 @@ source "$IPO_SRC/tests/nginx/lab.sh"
 main() {
   local netctl target
   netctl=$(ngx_netctl)
-  [[ -x $netctl ]] || ngx_fail "ipo-netctl not built: $netctl"
+  [[ -x $netctl ]] || fail "ipo-netctl not built: $netctl"
   RENDER_TMP=$(mktemp -d)
   local tmp=$RENDER_TMP
   trap 'rm -rf "$RENDER_TMP"' EXIT
   for target in debian12 rocky8; do
     "$netctl" render nginx --spec "$IPO_SRC/rules/nginx/ipo.com.json" --target "$target" >"$tmp/$target.conf"
     diff -u "$IPO_SRC/rules/nginx/ipo.com.$target.conf" "$tmp/$target.conf" ||
-      ngx_fail "rules/nginx/ipo.com.$target.conf is stale; run: ipo-netctl render nginx --spec rules/nginx/ipo.com.json --target $target --out rules/nginx/ipo.com.$target.conf"
+      fail "rules/nginx/ipo.com.$target.conf is stale; run: ipo-netctl render nginx --spec rules/nginx/ipo.com.json --target $target --out rules/nginx/ipo.com.$target.conf"
     ngx_pass "rules/nginx/ipo.com.$target.conf is up to date"
   done
   # docs/nginx.md quotes the debian12 rendering verbatim.
   sed -n '/^<!-- BEGIN rules\/nginx\/ipo.com.debian12.conf -->$/,/^<!-- END/p' "$IPO_SRC/docs/nginx.md" |
     sed '1,2d;$d' | sed '$d' >"$tmp/doc.conf"
   diff -u "$tmp/debian12.conf" "$tmp/doc.conf" ||
-    ngx_fail "docs/nginx.md quotes an old rendering: replace the block between its BEGIN/END markers"
+    fail "docs/nginx.md quotes an old rendering: replace the block between its BEGIN/END markers"
   ngx_pass "docs/nginx.md quotes the current rendering"
 
   # --out writes the same bytes as stdout.
   "$netctl" render nginx --spec "$IPO_SRC/rules/nginx/ipo.com.json" --out "$tmp/out.conf"
-  cmp "$tmp/out.conf" "$tmp/debian12.conf" || ngx_fail "--out differs from stdout"
+  cmp "$tmp/out.conf" "$tmp/debian12.conf" || fail "--out differs from stdout"
   ngx_pass "--out writes what stdout shows (default target debian12)"
 
   # A bad spec: message names the key, exit 1, the old --out file untouched, no temp left.
@@ -41,18 +41,18 @@ main() {
   echo "old contents" >"$tmp/keep.conf"
   local rc=0 err
   err=$("$netctl" render nginx --spec "$tmp/bad.json" --out "$tmp/keep.conf" 2>&1 >/dev/null) || rc=$?
-  [[ $rc -eq 1 ]] || ngx_fail "bad spec: exit $rc, want 1"
-  [[ $err == *'key "api.burst" must be an integer, got string'* ]] || ngx_fail "bad spec message: $err"
-  [[ $(<"$tmp/keep.conf") == "old contents" ]] || ngx_fail "bad spec: --out file was changed"
-  [[ -z $(find "$tmp" -name '.keep.conf.tmp.*') ]] || ngx_fail "bad spec: temp file left behind"
+  [[ $rc -eq 1 ]] || fail "bad spec: exit $rc, want 1"
+  [[ $err == *'key "api.burst" must be an integer, got string'* ]] || fail "bad spec message: $err"
+  [[ $(<"$tmp/keep.conf") == "old contents" ]] || fail "bad spec: --out file was changed"
+  [[ -z $(find "$tmp" -name '.keep.conf.tmp.*') ]] || fail "bad spec: temp file left behind"
   ngx_pass "bad spec: '$err', exit 1, nothing written"
   rc=0
   err=$("$netctl" render nginx --spec "$tmp/missing.json" --out "$tmp/new.conf" 2>&1) || rc=$?
-  [[ $rc -ne 0 && ! -e $tmp/new.conf && $err == *missing.json* ]] || ngx_fail "missing spec: rc $rc, $err"
+  [[ $rc -ne 0 && ! -e $tmp/new.conf && $err == *missing.json* ]] || fail "missing spec: rc $rc, $err"
   ngx_pass "missing spec: '$err', nothing written"
   rc=0
   "$netctl" render nginx --spec "$IPO_SRC/rules/nginx/ipo.com.json" --target centos7 >/dev/null 2>&1 || rc=$?
-  [[ $rc -ne 0 ]] || ngx_fail "unknown target accepted"
+  [[ $rc -ne 0 ]] || fail "unknown target accepted"
   ngx_pass "unknown target refused"
   echo "PASS: nginx render committed"
 }

@@ -23,23 +23,23 @@ dpkg_r() {
 
 check_control() {
   local deb=$1 depends version dep
-  [[ $(dpkg-deb -f "$deb" Package) == ipo-netd ]] || pkg_fail "package name is $(dpkg-deb -f "$deb" Package)"
+  [[ $(dpkg-deb -f "$deb" Package) == ipo-netd ]] || fail "package name is $(dpkg-deb -f "$deb" Package)"
   version=$(sed -nE 's/^project\(ipo-host VERSION ([0-9.]+).*/\1/p' "$IPO_SRC/CMakeLists.txt")
-  [[ $(dpkg-deb -f "$deb" Version) == "$version-1" ]] || pkg_fail "version $(dpkg-deb -f "$deb" Version), want $version-1"
+  [[ $(dpkg-deb -f "$deb" Version) == "$version-1" ]] || fail "version $(dpkg-deb -f "$deb" Version), want $version-1"
   depends=$(dpkg-deb -f "$deb" Depends)
   echo "Depends: $depends"
   for dep in 'libnftnl[0-9]+' 'libmnl[0-9]+' 'libcurl[0-9]' 'libsystemd0' 'libc6' 'nftables'; do
-    grep -qE "(^|, )$dep( |,|$)" <<<"$depends" || pkg_fail "Depends lacks $dep"
+    grep -qE "(^|, )$dep( |,|$)" <<<"$depends" || fail "Depends lacks $dep"
   done
   dpkg-deb -e "$deb" "$PKG_WORK/control"
   [[ $(<"$PKG_WORK/control/conffiles") == /etc/ipo-netd/policy.json ]] ||
-    pkg_fail "conffiles: $(cat "$PKG_WORK/control/conffiles")"
+    fail "conffiles: $(cat "$PKG_WORK/control/conffiles")"
   local s
   for s in postinst prerm postrm; do
-    [[ -x $PKG_WORK/control/$s ]] || pkg_fail "no executable $s"
-    shellcheck -s sh "$PKG_WORK/control/$s" || pkg_fail "$s is not shellcheck clean"
+    [[ -x $PKG_WORK/control/$s ]] || fail "no executable $s"
+    shellcheck -s sh "$PKG_WORK/control/$s" || fail "$s is not shellcheck clean"
     ! grep -vE '^\s*#' "$PKG_WORK/control/$s" | grep -qE 'systemctl (start|restart|reload-or-restart)|docker' ||
-      pkg_fail "$s starts a service or touches Docker"
+      fail "$s starts a service or touches Docker"
   done
   dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' >"$PKG_WORK/deb-files"
   pkg_same_list ".deb (dpkg-deb -c)" "$PKG_WORK/deb-files"
@@ -49,17 +49,17 @@ install_into_scratch_root() {
   local deb=$1 state
   mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/etc/systemd/system"
   : >"$R/var/lib/dpkg/status"
-  dpkg_r -i "$deb" >"$PKG_WORK/dpkg-i.log" 2>&1 || { cat "$PKG_WORK/dpkg-i.log" >&2; pkg_fail "dpkg -i failed"; }
+  dpkg_r -i "$deb" >"$PKG_WORK/dpkg-i.log" 2>&1 || { cat "$PKG_WORK/dpkg-i.log" >&2; fail "dpkg -i failed"; }
   state=$(dpkg-query --admindir="$R/var/lib/dpkg" -W -f '${db:Status-Abbrev}' ipo-netd)
-  [[ $state == "ii " ]] || pkg_fail "package state after install: '$state'"
+  [[ $state == "ii " ]] || fail "package state after install: '$state'"
   dpkg-query --admindir="$R/var/lib/dpkg" -L ipo-netd | while read -r f; do [[ -d $R$f ]] || echo "$f"; done >"$PKG_WORK/installed"
   pkg_same_list "installed package (dpkg -L)" "$PKG_WORK/installed"
-  while read -r f; do [[ -f $R$f ]] || pkg_fail "$f listed but not on disk"; done <"$PKG_EXPECTED"
+  while read -r f; do [[ -f $R$f ]] || fail "$f listed but not on disk"; done <"$PKG_EXPECTED"
   dpkg-query --admindir="$R/var/lib/dpkg" -W -f '${Conffiles}\n' ipo-netd | grep -q '^ /etc/ipo-netd/policy.json [0-9a-f]\{32\}' ||
-    pkg_fail "dpkg does not record /etc/ipo-netd/policy.json as a conffile"
+    fail "dpkg does not record /etc/ipo-netd/policy.json as a conffile"
   local u
   for u in ipo-netd.service ipo-netd-restore.service; do
-    [[ $(systemctl --root="$R" is-enabled "$u" 2>&1) == enabled ]] || pkg_fail "$u not enabled by postinst: $(systemctl --root="$R" is-enabled "$u" 2>&1)"
+    [[ $(systemctl --root="$R" is-enabled "$u" 2>&1) == enabled ]] || fail "$u not enabled by postinst: $(systemctl --root="$R" is-enabled "$u" 2>&1)"
   done
   echo "ok: installed with dpkg into a scratch root; both units enabled by postinst"
 }
@@ -68,43 +68,37 @@ reinstall_keeps_local_policy() {
   local deb=$1
   echo '{"edited": "by the admin"}' >"$R/etc/ipo-netd/policy.json"
   systemctl --root="$R" disable ipo-netd.service >/dev/null 2>&1
-  dpkg_r --force-confold -i "$deb" >"$PKG_WORK/dpkg-re.log" 2>&1 || { cat "$PKG_WORK/dpkg-re.log" >&2; pkg_fail "reinstall failed"; }
-  grep -q 'by the admin' "$R/etc/ipo-netd/policy.json" || pkg_fail "reinstall replaced the edited conffile"
-  [[ $(systemctl --root="$R" is-enabled ipo-netd.service 2>&1) == disabled ]] || pkg_fail "reinstall re-enabled a unit the admin disabled"
+  dpkg_r --force-confold -i "$deb" >"$PKG_WORK/dpkg-re.log" 2>&1 || { cat "$PKG_WORK/dpkg-re.log" >&2; fail "reinstall failed"; }
+  grep -q 'by the admin' "$R/etc/ipo-netd/policy.json" || fail "reinstall replaced the edited conffile"
+  [[ $(systemctl --root="$R" is-enabled ipo-netd.service 2>&1) == disabled ]] || fail "reinstall re-enabled a unit the admin disabled"
   systemctl --root="$R" enable ipo-netd.service >/dev/null 2>&1
   echo "ok: reinstall keeps the edited policy and the admin's disable"
 }
 
 remove_then_purge() {
-  dpkg_r --remove ipo-netd >"$PKG_WORK/dpkg-r.log" 2>&1 || { cat "$PKG_WORK/dpkg-r.log" >&2; pkg_fail "dpkg --remove failed"; }
-  [[ ! -e $R/usr/sbin/ipo-netd && ! -e $R/usr/lib/systemd/system/ipo-netd.service ]] || pkg_fail "remove left program or unit files"
-  grep -q 'by the admin' "$R/etc/ipo-netd/policy.json" || pkg_fail "remove deleted the conffile"
-  [[ $(dpkg-query --admindir="$R/var/lib/dpkg" -W -f '${db:Status-Abbrev}' ipo-netd) == "rc " ]] || pkg_fail "state after remove is not rc"
+  dpkg_r --remove ipo-netd >"$PKG_WORK/dpkg-r.log" 2>&1 || { cat "$PKG_WORK/dpkg-r.log" >&2; fail "dpkg --remove failed"; }
+  [[ ! -e $R/usr/sbin/ipo-netd && ! -e $R/usr/lib/systemd/system/ipo-netd.service ]] || fail "remove left program or unit files"
+  grep -q 'by the admin' "$R/etc/ipo-netd/policy.json" || fail "remove deleted the conffile"
+  [[ $(dpkg-query --admindir="$R/var/lib/dpkg" -W -f '${db:Status-Abbrev}' ipo-netd) == "rc " ]] || fail "state after remove is not rc"
   # Installing again after a remove keeps the admin's choice: the enable links survived.
-  dpkg_r -i "$1" >"$PKG_WORK/dpkg-i2.log" 2>&1 || { cat "$PKG_WORK/dpkg-i2.log" >&2; pkg_fail "install after remove failed"; }
-  [[ $(systemctl --root="$R" is-enabled ipo-netd-restore.service 2>&1) == enabled ]] || pkg_fail "install after remove: restore unit not enabled"
-  dpkg_r --remove ipo-netd >"$PKG_WORK/dpkg-r.log" 2>&1 || { cat "$PKG_WORK/dpkg-r.log" >&2; pkg_fail "second dpkg --remove failed"; }
+  dpkg_r -i "$1" >"$PKG_WORK/dpkg-i2.log" 2>&1 || { cat "$PKG_WORK/dpkg-i2.log" >&2; fail "install after remove failed"; }
+  [[ $(systemctl --root="$R" is-enabled ipo-netd-restore.service 2>&1) == enabled ]] || fail "install after remove: restore unit not enabled"
+  dpkg_r --remove ipo-netd >"$PKG_WORK/dpkg-r.log" 2>&1 || { cat "$PKG_WORK/dpkg-r.log" >&2; fail "second dpkg --remove failed"; }
   mkdir -p "$R/var/lib/ipo-netd"
   echo '{}' >"$R/var/lib/ipo-netd/state.json"
-  dpkg_r --purge ipo-netd >"$PKG_WORK/dpkg-p.log" 2>&1 || { cat "$PKG_WORK/dpkg-p.log" >&2; pkg_fail "dpkg --purge failed"; }
-  [[ ! -e $R/etc/ipo-netd ]] || pkg_fail "purge left /etc/ipo-netd: $(ls -A "$R/etc/ipo-netd")"
-  [[ ! -e $R/var/lib/ipo-netd ]] || pkg_fail "purge left the saved state /var/lib/ipo-netd"
+  dpkg_r --purge ipo-netd >"$PKG_WORK/dpkg-p.log" 2>&1 || { cat "$PKG_WORK/dpkg-p.log" >&2; fail "dpkg --purge failed"; }
+  [[ ! -e $R/etc/ipo-netd ]] || fail "purge left /etc/ipo-netd: $(ls -A "$R/etc/ipo-netd")"
+  [[ ! -e $R/var/lib/ipo-netd ]] || fail "purge left the saved state /var/lib/ipo-netd"
   local left
   left=$(find "$R/etc/systemd/system" -name 'ipo-netd*' -print)
-  [[ -z $left ]] || pkg_fail "purge left enable links: $left"
-  ! dpkg-query --admindir="$R/var/lib/dpkg" -W ipo-netd >/dev/null 2>&1 || pkg_fail "package still known after purge"
+  [[ -z $left ]] || fail "purge left enable links: $left"
+  ! dpkg-query --admindir="$R/var/lib/dpkg" -W ipo-netd >/dev/null 2>&1 || fail "package still known after purge"
   echo "ok: remove keeps the conffile; purge removes conffile, enable links and state"
 }
 
 main() {
-  local t
-  for t in dpkg-deb dpkg-shlibdeps systemctl shellcheck; do
-    command -v "$t" >/dev/null || pkg_fail "$t not found (scripts/bootstrap packaging)"
-  done
-  pkg_require_built
-  local deb
-  deb=$(pkg_cpack DEB)
-  echo "built ${deb##*/}"
+  pkg_build DEB dpkg-deb dpkg-shlibdeps systemctl shellcheck
+  local deb=$PKG_FILE
   check_control "$deb"
   install_into_scratch_root "$deb"
   reinstall_keeps_local_policy "$deb"

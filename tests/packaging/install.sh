@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: install.sh layout|unit-paths
+# Usage: install.sh layout|unit-paths|--list
 # `cmake --install` of the "ipo-netd" component (what the packages hold) with prefix /usr
 # into a DESTDIR, then:
 #   layout      the exact file list (tests/packaging/expected-files.txt), modes, the policy
@@ -10,11 +10,13 @@
 set -Eeuo pipefail
 # shellcheck source=tests/packaging/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/lib/cases.sh
+source "$IPO_SRC/tests/lib/cases.sh"
 
 stage() {
   pkg_require_built
   DESTDIR="$PKG_WORK/root" cmake --install "$IPO_BUILD" --component ipo-netd --prefix /usr >"$PKG_WORK/install.log" 2>&1 ||
-    { cat "$PKG_WORK/install.log" >&2; pkg_fail "cmake --install failed"; }
+    { cat "$PKG_WORK/install.log" >&2; fail "cmake --install failed"; }
 }
 
 case_layout() {
@@ -23,18 +25,18 @@ case_layout() {
   pkg_same_list "cmake --install --component ipo-netd" "$PKG_WORK/files"
   for f in usr/sbin/ipo-netd usr/bin/ipo-netctl usr/libexec/ipo-netd/ipo-netd-proxy; do
     mode=$(stat -c %a "$root/$f")
-    [[ $mode == 755 ]] || pkg_fail "$f has mode $mode, want 755"
+    [[ $mode == 755 ]] || fail "$f has mode $mode, want 755"
   done
   while read -r f; do
     [[ $f == /usr/sbin/* || $f == /usr/bin/* || $f == /usr/libexec/* ]] && continue
     mode=$(stat -c %a "$root$f")
-    [[ $mode == 644 ]] || pkg_fail "$f has mode $mode, want 644"
+    [[ $mode == 644 ]] || fail "$f has mode $mode, want 644"
   done <"$PKG_EXPECTED"
-  [[ ! -e $root/usr/etc ]] || pkg_fail "policy went under the prefix (/usr/etc)"
-  cmp -s "$root/etc/ipo-netd/policy.json" "$IPO_SRC/rules/policy.json" || pkg_fail "installed policy is not rules/policy.json"
-  [[ ! -e $root/var && ! -e $root/run ]] || pkg_fail "state/run directories must come from the units, not the install"
+  [[ ! -e $root/usr/etc ]] || fail "policy went under the prefix (/usr/etc)"
+  cmp -s "$root/etc/ipo-netd/policy.json" "$IPO_SRC/rules/policy.json" || fail "installed policy is not rules/policy.json"
+  [[ ! -e $root/var && ! -e $root/run ]] || fail "state/run directories must come from the units, not the install"
   "$root/usr/bin/ipo-netctl" check --policy "$root/etc/ipo-netd/policy.json" --state-dir "$PKG_WORK/state" >"$PKG_WORK/check.log" 2>&1 ||
-    { cat "$PKG_WORK/check.log" >&2; pkg_fail "installed ipo-netctl rejects the installed policy"; }
+    { cat "$PKG_WORK/check.log" >&2; fail "installed ipo-netctl rejects the installed policy"; }
   echo "ok: installed ipo-netctl accepts /etc/ipo-netd/policy.json"
   echo "PASS: install layout"
 }
@@ -76,14 +78,17 @@ case_unit_paths() {
       bad=1
     done < <(unit_refs "$unit")
   done
-  ((n > 0)) || pkg_fail "no paths found in the installed units"
+  ((n > 0)) || fail "no paths found in the installed units"
   ((bad == 0)) || exit 1
   echo "PASS: the installed units name $n paths, all present"
 }
 
-stage
-case ${1:-} in
-  layout) case_layout ;;
-  unit-paths) case_unit_paths ;;
-  *) pkg_fail "usage: install.sh layout|unit-paths" ;;
-esac
+main() {
+  local c=${1:-}
+  [[ $c == --list ]] || c=${c//-/_}  # unit-paths is case_unit_paths
+  cases_list_or_check "$c"
+  stage
+  "case_$c"
+}
+
+main "$@"

@@ -17,16 +17,16 @@ validate() {
 }
 
 main() {
-  command -v vagrant >/dev/null || pkg_fail "vagrant not found (scripts/bootstrap packaging)"
+  command -v vagrant >/dev/null || fail "vagrant not found (scripts/bootstrap packaging)"
   local vf=$IPO_SRC/vagrant/Vagrantfile step
-  validate "$IPO_SRC/vagrant" || { cat "$PKG_WORK/validate.log" >&2; pkg_fail "vagrant validate failed"; }
-  grep -q 'validated successfully' "$PKG_WORK/validate.log" || { cat "$PKG_WORK/validate.log" >&2; pkg_fail "no success message"; }
-  [[ ! -e $IPO_SRC/vagrant/.vagrant ]] || pkg_fail "validate wrote vagrant/.vagrant into the repository"
+  validate "$IPO_SRC/vagrant" || { cat "$PKG_WORK/validate.log" >&2; fail "vagrant validate failed"; }
+  grep -q 'validated successfully' "$PKG_WORK/validate.log" || { cat "$PKG_WORK/validate.log" >&2; fail "no success message"; }
+  [[ ! -e $IPO_SRC/vagrant/.vagrant ]] || fail "validate wrote vagrant/.vagrant into the repository"
   echo "ok: vagrant validate ($(vagrant --version))"
 
-  grep -qE '^\s*config\.vm\.box = "rockylinux/8"' "$vf" || pkg_fail "box is not rockylinux/8"
+  grep -qE '^\s*config\.vm\.box = "rockylinux/8"' "$vf" || fail "box is not rockylinux/8"
   for step in deps build package lab; do
-    grep -q "$step" <(sed -n '/%w\[/p' "$vf") || pkg_fail "provision step $step missing"
+    grep -q "$step" <(sed -n '/%w\[/p' "$vf") || fail "provision step $step missing"
   done
 
   # Broken copies must be refused, each for its own reason.
@@ -34,23 +34,23 @@ main() {
   cp "$vf" "$PKG_WORK/no-script/Vagrantfile"
   if validate "$PKG_WORK/no-script" || ! grep -q 'path. for shell provisioner does not exist' "$PKG_WORK/validate.log"; then
     cat "$PKG_WORK/validate.log" >&2
-    pkg_fail "vagrant validate did not refuse a Vagrantfile whose provision.sh is missing"
+    fail "vagrant validate did not refuse a Vagrantfile whose provision.sh is missing"
   fi
   cp "$IPO_SRC/vagrant/provision.sh" "$PKG_WORK/bad-host/"
   sed 's/config.vm.hostname = "ipo-host-rocky8"/config.vm.hostname = "ipo_host"/' "$vf" >"$PKG_WORK/bad-host/Vagrantfile"
-  cmp -s "$vf" "$PKG_WORK/bad-host/Vagrantfile" && pkg_fail "could not break the Vagrantfile copy (hostname line changed?)"
+  cmp -s "$vf" "$PKG_WORK/bad-host/Vagrantfile" && fail "could not break the Vagrantfile copy (hostname line changed?)"
   if validate "$PKG_WORK/bad-host" || ! grep -q 'hostname set for the VM' "$PKG_WORK/validate.log"; then
     cat "$PKG_WORK/validate.log" >&2
-    pkg_fail "vagrant validate did not refuse an invalid hostname"
+    fail "vagrant validate did not refuse an invalid hostname"
   fi
   echo "ok: broken copies are refused (missing provision.sh, invalid hostname)"
 
-  shellcheck -x -P "$IPO_SRC" "$IPO_SRC/vagrant/provision.sh" || pkg_fail "vagrant/provision.sh is not shellcheck clean"
-  bash "$IPO_SRC/vagrant/provision.sh" --help | grep -q '^Usage: vagrant/provision.sh' || pkg_fail "provision.sh --help"
+  shellcheck -x -P "$IPO_SRC" "$IPO_SRC/vagrant/provision.sh" || fail "vagrant/provision.sh is not shellcheck clean"
+  bash "$IPO_SRC/vagrant/provision.sh" --help | grep -q '^Usage: vagrant/provision.sh' || fail "provision.sh --help"
   if bash "$IPO_SRC/vagrant/provision.sh" no-such-step 2>"$PKG_WORK/prov.err"; then
-    pkg_fail "provision.sh accepted an unknown step"
+    fail "provision.sh accepted an unknown step"
   fi
-  grep -q "unknown step 'no-such-step'" "$PKG_WORK/prov.err" || pkg_fail "provision.sh: unclear error: $(cat "$PKG_WORK/prov.err")"
+  grep -q "unknown step 'no-such-step'" "$PKG_WORK/prov.err" || fail "provision.sh: unclear error: $(cat "$PKG_WORK/prov.err")"
   echo "PASS: Vagrantfile and provision.sh"
 }
 

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by the systemd suite (tests/systemd): installing the built agent into a root
 # directory, and the cached Debian root that boot_nspawn.sh boots with systemd-nspawn.
-# Source it after scripts/lib/ipo_common.sh; needs IPO_SRC and IPO_BUILD.
+# Source it first: it brings scripts/lib/ipo_common.sh and the shared test library
+# (tests/lib/assert.sh, tests/lib/cases.sh) with it; needs IPO_SRC and IPO_BUILD.
 #
 #   boot_install_agent ROOT      the agent's installed layout under ROOT (cmake --install of
 #                                component ipo-netd, or an equivalent copy)
@@ -11,6 +12,13 @@
 # Cache: ${IPO_BOOT_CACHE:-/var/cache/ipo-host}/boot-root-<hash>, where the hash covers the
 # recipe version, suite, mirror and package list; a changed list builds a new root and
 # removes the old ones. Building takes a lock, so concurrent tests wait for one build.
+
+# shellcheck source=scripts/lib/ipo_common.sh
+source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
+# shellcheck source=tests/lib/assert.sh
+source "$IPO_SRC/tests/lib/assert.sh"
+# shellcheck source=tests/lib/cases.sh
+source "$IPO_SRC/tests/lib/cases.sh"
 
 BOOT_SUITE=bookworm
 BOOT_RECIPE=1 # bump when boot_root_build changes what goes into the root

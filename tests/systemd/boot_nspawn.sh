@@ -21,10 +21,8 @@
 # Every case but restore_crash also asserts the order restore -> network-pre -> docker -> ipo-netd, from the
 # units' monotonic timestamps and from the journal.
 set -Eeuo pipefail
-# shellcheck source=scripts/lib/ipo_common.sh
-source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
 # shellcheck source=tests/systemd/boot_lib.sh
-source "$IPO_SRC/tests/systemd/boot_lib.sh"
+source "${IPO_SRC:?}/tests/systemd/boot_lib.sh"
 : "${IPO_BUILD:?}"
 
 WORK=""
@@ -55,15 +53,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-  echo "FAIL: $*" >&2
-  if [[ -n $WORK ]]; then
-    echo "--- container console (last 40 lines)" >&2
-    tail -n 40 "$WORK/console.log" >&2 2>/dev/null || true
-    echo "--- journal: ipo units, docker, kills" >&2
-    grep -E 'ipo-netd|ipo-netctl|docker|SYS|killed' "$WORK/out/journal" 2>/dev/null | tail -n 60 >&2 || true
-  fi
-  exit 1
+# on_fail: after fail's message, the end of the console and the journal lines that matter.
+on_fail() {
+  [[ -n $WORK ]] || return 0
+  echo "--- container console (last 40 lines)"
+  tail -n 40 "$WORK/console.log" 2>/dev/null || true
+  echo "--- journal: ipo units, docker, kills"
+  grep -E 'ipo-netd|ipo-netctl|docker|SYS|killed' "$WORK/out/journal" 2>/dev/null | tail -n 60 || true
 }
 
 # prepare CACHED: a disposable overlay of the cached root with the agent installed and enabled.
@@ -304,9 +300,9 @@ case_restore_crash() {
 }
 
 main() {
-  local c=${1:?usage: boot_nspawn.sh CASE}
   [[ ${1:-} != --help ]] || { ipo_usage "$0"; return 0; }
-  declare -F "case_$c" >/dev/null || ipo_die "unknown case: $c"
+  cases_list_or_check "${1:-}"
+  local c=$1
   [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (mounts, systemd-nspawn)"; exit 77; }
   ipo_require_cmd systemd-nspawn debootstrap jq readelf
   [[ -x $IPO_BUILD/agent/daemon/ipo-netd && -x $IPO_BUILD/agent/cli/ipo-netctl ]] || ipo_die "build the agent first"

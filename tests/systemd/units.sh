@@ -7,21 +7,13 @@
 #                 installs it (verify needs the ExecStart= binaries to exist). Any message fails.
 #       security  `systemd-analyze security --offline=true` of both units: exposure < 3.0.
 set -Eeuo pipefail
-# shellcheck source=scripts/lib/ipo_common.sh
-source "${IPO_SRC:?}/scripts/lib/ipo_common.sh"
 # shellcheck source=tests/systemd/boot_lib.sh
-source "$IPO_SRC/tests/systemd/boot_lib.sh"
+source "${IPO_SRC:?}/tests/systemd/boot_lib.sh"
 : "${IPO_BUILD:?}"
 
 UNITS=(ipo-netd.service ipo-netd-restore.service)
 MAX_EXPOSURE=3.0
-WORK=$(mktemp -d /tmp/ipo-units-test.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+WORK=""
 
 case_verify() {
   local root=$WORK/root out rc=0
@@ -58,10 +50,11 @@ case_security() {
 
 main() {
   [[ ${1:-} != --help ]] || { ipo_usage "$0"; return 0; }
-  local c=${1:?usage: units.sh CASE}
-  declare -F "case_$c" >/dev/null || ipo_die "unknown case: $c"
+  cases_list_or_check "${1:-}"
   ipo_require_cmd systemd-analyze
-  "case_$c"
+  WORK=$(mktemp -d /tmp/ipo-units-test.XXXXXX)
+  trap 'rm -rf "$WORK"' EXIT
+  "case_$1"
 }
 
 main "$@"

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The VM suite's prober: one background loop per path, from the client namespaces
 # (ipovm-wan, ipovm-lanok, ipovm-landeny) to the guest, each attempt one run of ipo-probe
-# (tests/tools/ipo_probe.cc, the lab prober's binary: a TCP connect counts as a success),
+# (tools/ipo_probe.cc, the lab prober's binary: a TCP connect counts as a success),
 # logged as "EPOCH_MS ok|no CODE" to DIR/log/KEY. Targets are DIR/rows/KEY
 # ("FROM|LABEL|HOST|PORT|EXPECTED"), re-read at every attempt, so container addresses can be
 # re-aimed after each boot (vm_prober_aim). Same counting as scripts/lib/ipo_lab_prober.sh.

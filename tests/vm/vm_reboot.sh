@@ -44,7 +44,8 @@ cleanup() {
   if [[ -n $VM_WORK && -z ${IPO_VM_KEEP:-} ]]; then rm -rf "$VM_WORK"; fi
 }
 
-fail() {
+# check_failed WHAT: record a failed check (the run goes on, and fails at the end).
+check_failed() {
   echo "FAIL: $*" >&2
   FAILS=$((FAILS + 1))
 }
@@ -95,7 +96,7 @@ boot_checks() {
   local n=$1 id=$2 start=$3 want=$4 back rep rel
   rep=$(now_ms)
   vm_prober_aim "$PROBER" "$VM_WORK/ctl/out/boot.$id/addrs"
-  back=$(allowed_back "$start" '.') || { fail "boot $n: allowed paths not back within $ALLOWED_BOUND s of the report ($back)"; back=never; }
+  back=$(allowed_back "$start" '.') || { check_failed "boot $n: allowed paths not back within $ALLOWED_BOUND s of the report ($back)"; back=never; }
   rel=never
   [[ $back == never ]] || rel=$(awk -v b="$back" -v r="$rep" -v s="$start" 'BEGIN { printf "%.1f", b - (r - s) / 1000 }')
   printf 'boot %d: %s; report at uptime %s s (QEMU start +%s s); restore %s done at %s s; ipo-netd %s (health %s) at %s s; allowed paths all back +%s s after QEMU start (%s s relative to the report)\n' \
@@ -104,11 +105,11 @@ boot_checks() {
     "$(vm_fact "$id" netd_health)" "$(vm_fact "$id" netd_active_s)" "$back" "$rel"
   echo "$rel" >>"$VM_WORK/allowed-rel"
   [[ $(vm_fact "$id" netd_state) == active && $(vm_fact "$id" netd_health) == ok ]] ||
-    { fail "boot $n: ipo-netd $(vm_fact "$id" netd_state), health $(vm_fact "$id" netd_health)"; evidence; }
+    { check_failed "boot $n: ipo-netd $(vm_fact "$id" netd_state), health $(vm_fact "$id" netd_health)"; evidence; }
   [[ $(vm_fact "$id" restore_result) == "$want" ]] ||
-    fail "boot $n: the restore unit's result is $(vm_fact "$id" restore_result), want $want"
+    check_failed "boot $n: the restore unit's result is $(vm_fact "$id" restore_result), want $want"
   if [[ $VARIANT == firewalld ]]; then
-    [[ $(vm_fact "$id" firewalld) == active ]] || fail "boot $n: firewalld is $(vm_fact "$id" firewalld)"
+    [[ $(vm_fact "$id" firewalld) == active ]] || check_failed "boot $n: firewalld is $(vm_fact "$id" firewalld)"
   fi
   echo "$back" >>"$VM_WORK/allowed-back"
 }
@@ -124,7 +125,7 @@ next_boot() {
     cut) vm_qemu_kill ;;
   esac
   if [[ $how != cut ]]; then
-    vm_qemu_wait 180 || { fail "the guest did not go down within 180 s ($how)"; vm_qemu_kill; }
+    vm_qemu_wait 180 || { check_failed "the guest did not go down within 180 s ($how)"; vm_qemu_kill; }
   fi
   echo "step guest down ($how): $((SECONDS - t)) s" >&2
   now_ms >"$VM_WORK/start"
@@ -146,7 +147,7 @@ flush_check() {
     t1=$(date +%s%N)
     [[ $(nft -s list ruleset) == "$before" ]] && echo "repaired_ms=$(((t1 - t0) / 1000000))" || echo "repaired_ms=never"
     ipo-netctl status --json | jq -c "{health, drift, repairs: (.repairs // .repair // null)}"') ||
-    fail "the flush command failed in the guest"
+    check_failed "the flush command failed in the guest"
   echo "$out" | sed 's/^/  flush: /'
   ms=$(sed -n 's/^repaired_ms=//p' <<<"$out")
   # Asserted: the ruleset is whole again. Printed, not asserted: the time. Each poll is one
@@ -154,7 +155,7 @@ flush_check() {
   # machine, so the figure is an upper bound that says nothing about a 1 s repair bound
   # (measured on the host kernel by bench/repair: p99 107 ms).
   if [[ $ms == never || -z $ms ]]; then
-    fail "nft flush ruleset: the agent's ruleset was not back within the polling window"
+    check_failed "nft flush ruleset: the agent's ruleset was not back within the polling window"
   else
     echo "nft flush ruleset: ruleset identical again after <= $ms ms (guest clock, nft -s list ruleset polled; not asserted under TCG)"
   fi
@@ -220,21 +221,21 @@ main() {
   vm_qemu_start "$VM_WORK/disk.img" "$KDIR"
   for ((i = 1; i <= REBOOTS + 1; i++)); do
     start=$(<"$VM_WORK/start")
-    id=$(vm_wait_report 900) || { fail "boot $i: no report within 900 s"; evidence; id=""; break; }
+    id=$(vm_wait_report 900) || { check_failed "boot $i: no report within 900 s"; evidence; id=""; break; }
     boot_checks "$i" "$id" "$start" restored
     if [[ $VARIANT == firewalld ]]; then
       local fw
-      fw=$(vm_cmd "fw-reload-$i" 60 'firewall-cmd --reload && sleep 2 && nft list tables') || fail "firewall-cmd --reload failed"
+      fw=$(vm_cmd "fw-reload-$i" 60 'firewall-cmd --reload && sleep 2 && nft list tables') || check_failed "firewall-cmd --reload failed"
       echo "  firewall-cmd --reload: tables now: $(tr '\n' ' ' <<<"$fw")"
-      grep -q 'ipo_netd' <<<"$fw" || fail "after firewall-cmd --reload the agent's tables are gone"
+      grep -q 'ipo_netd' <<<"$fw" || check_failed "after firewall-cmd --reload the agent's tables are gone"
       local s
       s=$(now_ms)
-      allowed_back "$s" '.' >/dev/null || fail "boot $i: allowed paths silent after firewall-cmd --reload"
+      allowed_back "$s" '.' >/dev/null || check_failed "boot $i: allowed paths silent after firewall-cmd --reload"
     fi
     ((i <= REBOOTS)) || break
     if ((i == 2)); then next_boot cut; else next_boot reboot; fi
   done
-  vm_cmd status 60 'ipo-netctl status' | sed 's/^/  status: /' || fail "ipo-netctl status failed"
+  vm_cmd status 60 'ipo-netctl status' | sed 's/^/  status: /' || check_failed "ipo-netctl status failed"
   if [[ -n ${id:-} ]]; then
     echo "kernel facts: 'nft add table ... { flags owner; }' $(vm_fact "$id" owner_flag) by this kernel; agent's tables: $(vm_fact "$id" agent_table_flags)"
     echo "  first flags line of the ruleset: $(vm_fact "$id" agent_flags_line)"
@@ -247,18 +248,18 @@ main() {
   start=$(<"$VM_WORK/start")
   if id=$(vm_wait_report 900); then
     local back
-    back=$(allowed_back "$start" '\|22\|') || { fail "fail-closed boot: port 22 not reachable ($back)"; back=never; }
+    back=$(allowed_back "$start" '\|22\|') || { check_failed "fail-closed boot: port 22 not reachable ($back)"; back=never; }
     echo "fail-closed boot: restore $(vm_fact "$id" restore_result), ipo-netd $(vm_fact "$id" netd_state); operator's port 22 answers from WAN/LAN +$back s after QEMU start"
     vm_cmd status-bad 60 'ipo-netctl status; systemctl is-failed ipo-netd.service' | sed 's/^/  status: /' || true
-    [[ $(vm_fact "$id" restore_result) == fail-closed ]] || fail "fail-closed boot: restore result $(vm_fact "$id" restore_result)"
-    [[ $(vm_fact "$id" netd_state) != active ]] || fail "fail-closed boot: ipo-netd runs with a policy that does not parse"
+    [[ $(vm_fact "$id" restore_result) == fail-closed ]] || check_failed "fail-closed boot: restore result $(vm_fact "$id" restore_result)"
+    [[ $(vm_fact "$id" netd_state) != active ]] || check_failed "fail-closed boot: ipo-netd runs with a policy that does not parse"
   else
-    fail "fail-closed boot: no report"
+    check_failed "fail-closed boot: no report"
     evidence
   fi
   t=$SECONDS
   vm_cmd_send poweroff 'systemctl poweroff'
-  vm_qemu_wait 180 || { fail "the guest did not power off"; vm_qemu_kill; }
+  vm_qemu_wait 180 || { check_failed "the guest did not power off"; vm_qemu_kill; }
   echo "step power off: $((SECONDS - t)) s"
   sleep 2
   vm_prober_stop "$PROBER"
@@ -288,14 +289,14 @@ main() {
   echo "  relative to the boot report (negative: before it): $(paste -sd' ' "$VM_WORK/allowed-rel" 2>/dev/null); bound $ALLOWED_BOUND s"
   echo "RESULT kernel $KERNEL ($VARIANT): $((VM_BOOTS)) boots, forbidden successes $forb / $attempts attempts" \
     "(reboots $reboots, flush window $flush, fail-closed boot $failclosed; on docker-proxy's port 9000: $gap); allowed successes $allowed_ok"
-  ((allowed_ok > 0)) || fail "no allowed success counted: the prober cannot be trusted"
-  ((attempts > 0)) || fail "no forbidden attempt made"
-  ((reboots == 0)) || fail "$reboots forbidden connections succeeded across the reboots"
+  ((allowed_ok > 0)) || check_failed "no allowed success counted: the prober cannot be trusted"
+  ((attempts > 0)) || check_failed "no forbidden attempt made"
+  ((reboots == 0)) || check_failed "$reboots forbidden connections succeeded across the reboots"
   local fc_other
   fc_other=$(vm_prober_counts "$PROBER" forbidden "$bp" | awk '$1 != "TOTAL" && $(NF-1) > 0 && $4 != 9000 { n += $(NF-1) } END { print n + 0 }')
-  ((fc_other == 0)) || fail "$fc_other forbidden connections succeeded in the fail-closed boot (besides docker-proxy's port)"
+  ((fc_other == 0)) || check_failed "$fc_other forbidden connections succeeded in the fail-closed boot (besides docker-proxy's port)"
   if [[ -n ${IPO_VM_STRICT:-} ]] && ((flush + failclosed > 0)); then
-    fail "$((flush + failclosed)) forbidden connections succeeded in the flush window / fail-closed boot (IPO_VM_STRICT)"
+    check_failed "$((flush + failclosed)) forbidden connections succeeded in the flush window / fail-closed boot (IPO_VM_STRICT)"
   fi
   echo "step total: $((SECONDS - t0)) s"
   ((FAILS == 0)) || { echo "FAILED: $FAILS checks" >&2; exit 1; }
