@@ -37,18 +37,24 @@ std::string JsonItemPath(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
-JsonLines::JsonLines(std::string_view text) {
+JsonLines::JsonLines(std::string_view text, const std::string* stop_at) {
   std::vector<Frame> stack;
   int line = 1;
   bool expect_key = false;
+  bool done = false;  // stop_at has been indexed
   lines_[""] = 1;
+  auto record = [&](const std::string& p) {
+    if (!lines_.count(p)) lines_[p] = line;
+    done = stop_at != nullptr && p == *stop_at;
+  };
   auto on_value_start = [&]() -> std::string {
     if (stack.empty()) return "";
     std::string p = Child(stack.back());
-    if (!lines_.count(p)) lines_[p] = line;
+    record(p);
     return p;
   };
-  for (size_t i = 0; i < text.size(); ++i) {
+  if (stop_at != nullptr && stop_at->empty()) return;
+  for (size_t i = 0; i < text.size() && !done; ++i) {
     char c = text[i];
     if (c == '\n') {
       ++line;
@@ -82,7 +88,9 @@ JsonLines::JsonLines(std::string_view text) {
       }
       if (expect_key && !stack.empty() && !stack.back().is_array) {
         stack.back().pending = s;
-        lines_[Child(stack.back())] = line;
+        std::string p = Child(stack.back());
+        lines_[p] = line;
+        done = stop_at != nullptr && p == *stop_at;
         expect_key = false;
       } else {
         on_value_start();

@@ -18,12 +18,16 @@ namespace ipo {
 
 class JsonLines {
  public:
-  explicit JsonLines(std::string_view text);
+  explicit JsonLines(std::string_view text) : JsonLines(text, nullptr) {}
+  // An index that stops where `path` starts: enough for LineOf(path), at a cost in proportion
+  // to how far into the text that is (an error message needs one line, not the whole index).
+  JsonLines(std::string_view text, const std::string& stop_at) : JsonLines(text, &stop_at) {}
   // The 1-based line where the value at `path` (or, for a key, the key itself) starts;
   // the line of the closest enclosing path that is known when `path` is not.
   int LineOf(const std::string& path) const;
 
  private:
+  JsonLines(std::string_view text, const std::string* stop_at);
   std::map<std::string, int> lines_;
 };
 

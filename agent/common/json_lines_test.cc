@@ -43,3 +43,12 @@ TEST_CASE("paths quote keys that are not plain names") {
   CHECK(ipo::JsonMemberPath("", "") == "[\"\"]");
   CHECK(ipo::JsonItemPath("list", 3) == "list[3]");
 }
+
+TEST_CASE("JsonLines with a stop path indexes up to that path") {
+  const char* text = "{\n\"a\": [\n1,\n2\n],\n\"b\": {\"c\": 3}\n}";
+  JsonLines full(text);
+  for (const char* path : {"", "a", "a[1]", "b", "b.c"}) {
+    CHECK(JsonLines(text, path).LineOf(path) == full.LineOf(path));
+  }
+  CHECK(JsonLines(text, "a[0]").LineOf("b.c") == 1);  // not indexed: the root's line
+}

@@ -184,7 +184,7 @@ Status ReadJson(std::string_view text, const std::string& source, const JsonRead
   try {
     read(JsonValue(&root, "", &options));
   } catch (const JsonFault& f) {
-    JsonLines lines(text);  // only on failure: the index costs a pass over the text
+    JsonLines lines(text, f.at);  // only on failure, and only up to where f.at starts
     if (options.style == JsonPathStyle::kPath) return Status::InvalidArgument(JsonError(source, lines, f.at, f.plain));
     return Status::InvalidArgument(source + ":" + std::to_string(lines.LineOf(f.at)) + ": " + f.quoted);
   }

@@ -19,7 +19,8 @@
 // letters, digits, '_' and '-' (json_lines.h).
 //
 // Internally a failed read unwinds by an exception private to json_reader.cc; ReadJson
-// catches it, so no exception leaves ReadJson. JsonValues are only valid inside `read`.
+// catches it, so no exception leaves ReadJson (a read function must not catch (...)).
+// JsonValues are only valid inside `read`.
 //
 // Thread safety: ReadJson is reentrant; a JsonValue belongs to the read that made it.
 #pragma once
@@ -41,7 +42,9 @@
 
 namespace ipo {
 
-// How an error message names the value at fault (examples above).
+// How an error message names the value at fault (examples above). Two, because both are
+// quoted by tests and docs outside the agent: kPath is the policy's wording (tests/faults,
+// tests/dbus, docs/policy.md), kQuotedKey the nginx spec's (tests/nginx, docs/nginx.md).
 enum class JsonPathStyle { kPath, kQuotedKey };
 
 struct JsonReadOptions {

@@ -96,6 +96,11 @@ TEST_CASE("bad policies are refused with file, line, key and reason") {
         "p.json:13: containers[1].publish[0].from: \"wan\" is not \"any\" or \"lan\"");
   CHECK(ErrorOf(Replace(Base(), "\"name\": \"docker_c\", ", "")) ==
         "p.json:14: containers[2]: missing required key \"name\"");
+  // null is a value of the wrong type, not an absent key; a wrong type names what it got.
+  CHECK(ErrorOf(Replace(Base(), "\"fd00:ac1e:1::/64\"", "null")) ==
+        "p.json:8: networks[0].subnet_v6: must be a string, got null");
+  CHECK(ErrorOf(Replace(Base(), "\"version\": 1,", "\"version\": 1, \"docker_publish\": 5,")) ==
+        "p.json:2: docker_publish: must be a string, got number");
 }
 
 TEST_CASE("docker_publish: lan by default, none on request") {
