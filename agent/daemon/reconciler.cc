@@ -15,12 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<nft::TableRef> Owned() {
-  std::vector<nft::TableRef> out;
-  for (const auto& [family, name] : compile::OwnedTables()) out.push_back({family, name});
-  return out;
-}
-
 std::string Describe(const nft::ElementChange& c) {
   return std::string(c.add ? "+" : "-") + " " + nft::FamilyName(c.family) + " " + c.table + " @" + c.set + " { " +
          nft::ElementToString(c.element) + " }";
@@ -289,7 +283,7 @@ Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::
                                                      Clock::time_point noticed) {
   if (!applied_) return std::vector<std::string>{};
   if (noticed == Clock::time_point{}) noticed = Clock::now();
-  auto kernel = nft_.ReadTables(Owned());
+  auto kernel = nft_.ReadTables(compile::OwnedTables());
   if (!kernel.ok()) return kernel.status();
   drift_ = compile::FindDrift(*applied_, *kernel);
   if (drift_.empty() || !repair) {
@@ -301,7 +295,7 @@ Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::
   if (drift_observer_) drift_observer_(found);
   Status st = nft_.ReplaceTables(*applied_, false);
   if (st.ok()) {
-    auto again = nft_.ReadTables(Owned());  // confirm the repair holds
+    auto again = nft_.ReadTables(compile::OwnedTables());  // confirm the repair holds
     if (!again.ok()) {
       st = again.status();
     } else if (auto left = compile::FindDrift(*applied_, *again); !left.empty()) {

@@ -484,12 +484,6 @@ TEST_CASE("packets: the DNAT maps rewrite ip and ip6 destinations") {
 namespace ipo::nft {
 namespace {
 
-std::vector<TableRef> AgentTables() {
-  std::vector<TableRef> out;
-  for (const auto& [f, n] : compile::OwnedTables()) out.push_back({f, n});
-  return out;
-}
-
 // The handle and the comment of the first rule of CHAIN whose comment contains WHAT.
 std::pair<std::string, std::string> RuleHandle(const std::string& chain, const std::string& what,
                                                const std::string& table = "inet ipo_netd") {
@@ -517,7 +511,7 @@ TEST_CASE("drift is found on what a rule does, not only on its comment") {
   Ruleset rs = compile::Compile(*policy, seen);
   REQUIRE(b->ReplaceTables(rs, false).ok());
   // Every kind of rule the compiler makes reads back as it was written: no false drift.
-  auto kernel = b->ReadTables(AgentTables());
+  auto kernel = b->ReadTables(compile::OwnedTables());
   REQUIRE(kernel.ok());
   for (const auto& d : compile::FindDrift(rs, *kernel)) UNSCOPED_INFO(d);
   CHECK(compile::FindDrift(rs, *kernel).empty());
@@ -528,7 +522,7 @@ TEST_CASE("drift is found on what a rule does, not only on its comment") {
      tag + "\"'");
   REQUIRE(Sh("nft list chain inet ipo_netd to-containers").find("ipv4 accept comment \"" + tag + "\"") !=
           std::string::npos);
-  kernel = b->ReadTables(AgentTables());
+  kernel = b->ReadTables(compile::OwnedTables());
   REQUIRE(kernel.ok());
   auto drift = compile::FindDrift(rs, *kernel);
   REQUIRE(drift.size() == 1);
@@ -539,13 +533,13 @@ TEST_CASE("drift is found on what a rule does, not only on its comment") {
   auto reader = NetlinkBackend::Create();
   REQUIRE(reader.ok());
   (*reader)->ExpectContent(rs);
-  auto seen_by_reader = (*reader)->ReadTables(AgentTables());
+  auto seen_by_reader = (*reader)->ReadTables(compile::OwnedTables());
   REQUIRE(seen_by_reader.ok());
   CHECK(compile::FindDrift(rs, *seen_by_reader).size() == 1);
 
   // The repair (a full replace) puts the real rule back.
   REQUIRE(b->ReplaceTables(rs, false).ok());
-  kernel = b->ReadTables(AgentTables());
+  kernel = b->ReadTables(compile::OwnedTables());
   REQUIRE(kernel.ok());
   CHECK(compile::FindDrift(rs, *kernel).empty());
 }
@@ -589,7 +583,7 @@ TEST_CASE("drift on the br-* pattern or on the docker0 bridge rule is found on c
   seen.bridges = {"br-5c6b2e0f4a1d", "shopnet0"};
   Ruleset rs = compile::Compile(*policy, seen);
   REQUIRE(b->ReplaceTables(rs, false).ok());
-  auto kernel = b->ReadTables(AgentTables());
+  auto kernel = b->ReadTables(compile::OwnedTables());
   REQUIRE(kernel.ok());
   for (const auto& d : compile::FindDrift(rs, *kernel)) UNSCOPED_INFO(d);
   CHECK(compile::FindDrift(rs, *kernel).empty());
@@ -604,7 +598,7 @@ TEST_CASE("drift on the br-* pattern or on the docker0 bridge rule is found on c
   std::string quoted = std::regex_replace(btag, std::regex("'"), "'\\''");  // "Docker's" in a sh '' string
   Sh("nft replace rule bridge ipo_netd filter-forward handle " + bhandle + " meta protocol ip ip daddr 172.17.0.0/16 counter comment '\"" +
      quoted + "\"'");
-  kernel = b->ReadTables(AgentTables());
+  kernel = b->ReadTables(compile::OwnedTables());
   REQUIRE(kernel.ok());
   auto drift = compile::FindDrift(rs, *kernel);
   REQUIRE(drift.size() == 2);
@@ -612,7 +606,7 @@ TEST_CASE("drift on the br-* pattern or on the docker0 bridge rule is found on c
   CHECK(drift[0].find("inet ipo_netd: chain filter-forward: rule 2 is \"" + tag + " [content differs: [ meta load oifname => reg 1  ] [ cmp eq reg 1 0x002d7862  ]") == 0);
   CHECK(drift[1].find("bridge ipo_netd: chain filter-forward: rule 1 is \"" + btag + " [content differs:") == 0);
   REQUIRE(b->ReplaceTables(rs, false).ok());
-  kernel = b->ReadTables(AgentTables());
+  kernel = b->ReadTables(compile::OwnedTables());
   REQUIRE(kernel.ok());
   CHECK(compile::FindDrift(rs, *kernel).empty());
 }
