@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -35,6 +36,7 @@
 #include "nft/nft_backend.h"
 #include "policy/policy.h"
 #include "state/state_store.h"
+#include "status/status_doc.h"
 
 namespace ipo::daemon {
 
@@ -99,7 +101,9 @@ class Reconciler {
 
   int64_t last_event_nano() const { return state_.last_event_nano; }
   const std::optional<nft::Ruleset>& applied() const { return applied_; }
-  // The status document served to `ipo-netctl status` (docs/status.md).
+  // The status document served to `ipo-netctl status` (docs/status.md, status/status_doc.h),
+  // as of the last Publish; StatusJson() is its JSON (status::ToJson).
+  status::AgentStatus StatusDoc() const;
   nlohmann::json StatusJson() const;
 
  private:
@@ -107,6 +111,8 @@ class Reconciler {
   Status Place();
   void ReadHostSockets();
   void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
+  // "ok" with "", or "degraded" with the first reason in order of importance.
+  std::pair<std::string, std::string> Health() const;
   // Records a placement Docker refused (status "problems", health "degraded"); the sync goes on.
   void NoteProblem(const std::string& problem);
   // Keeps a docker-proxy port guarded for kPortGrace after its last container is gone, so a
@@ -125,7 +131,7 @@ class Reconciler {
   std::string conntrack_error_;  // why the last flush failed ("" when it worked)
   uint64_t conntrack_flushes_ = 0;
   uint64_t conntrack_removed_ = 0;
-  nlohmann::json last_flush_;  // null until the first flush
+  std::optional<status::ConntrackFlush> last_flush_;  // none until the first flush
   state::AgentState state_;
   std::optional<nft::Ruleset> applied_;
   std::vector<docker::ContainerInfo> containers_;  // last seen
@@ -138,7 +144,7 @@ class Reconciler {
   uint64_t drift_repairs_ = 0;
   uint64_t tamper_notices_ = 0;
   std::function<void(const std::vector<std::string>&)> drift_observer_;
-  nlohmann::json last_repair_;  // null until the first repair
+  std::optional<status::DriftRepair> last_repair_;  // none until the first repair
   std::string claim_ = "off";
   bool monitor_ = false;
   std::string monitor_error_;  // why the monitor stopped ("" while it runs or was never on)
@@ -155,7 +161,7 @@ class Reconciler {
   std::string last_error_;
 
   mutable std::mutex mu_;
-  nlohmann::json snapshot_;
+  status::AgentStatus snapshot_;
 };
 
 }  // namespace ipo::daemon
