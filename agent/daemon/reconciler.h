@@ -15,7 +15,7 @@
 // address nor outlives its publication. Counted in status "conntrack".
 //
 // Thread safety: Restore/Sync/CheckDrift/NoteEvent/SetDocker/ReplacePolicy from one thread
-// (the daemon's reconcile loop); StatusJson() from any thread.
+// (the daemon's reconcile loop); StatusDoc()/StatusJson() from any thread.
 #pragma once
 
 #include <chrono>

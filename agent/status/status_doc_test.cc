@@ -2,9 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-using ipo::status::AgentStatus;
-using ipo::status::FromJson;
-using ipo::status::ToJson;
+using namespace ipo::status;
 using nlohmann::json;
 
 namespace {
@@ -23,21 +21,21 @@ AgentStatus Full() {
   s.observed->containers = {{"docker_a", "abc", true, "172.30.1.2", "fd00::2"}};
   s.observed->proxy_ports = {{6, 9999}};
   s.publish_conflicts = {"docker_b: tcp/22 is held by sshd"};
-  s.last_event = ipo::status::LastEvent{"container start docker_a", 1764000000123456789};
-  s.docker = ipo::status::DockerLink{false, "gone"};
+  s.last_event = LastEvent{"container start docker_a", 1764000000123456789};
+  s.docker = DockerLink{false, "gone"};
   s.agent_drift = {"inet ipo_netd: set lan-v4: missing element 1.2.3.4"};
   s.drift_repairs = 3;
-  s.last_repair = ipo::status::DriftRepair{"2026-12-01T00:00:01Z", "periodic drift check", 1.25, 2, "first"};
+  s.last_repair = DriftRepair{"2026-12-01T00:00:01Z", "periodic drift check", 1.25, 2, "first"};
   s.tamper_notices = 4;
-  s.protection = ipo::status::Protection{"owner+persist", true, ""};
+  s.protection = Protection{"owner+persist", true, ""};
   s.boot_restore = {{"result", "restored"}, {"generation", 11}};
-  s.state_save = ipo::status::StateSave{false, "disk full"};
+  s.state_save = StateSave{false, "disk full"};
   s.reload_refused = "policy.json:3: bad";
   s.syncs = 5;
   s.events = 6;
-  s.last_apply = ipo::status::LastApply{"elements", 0.5};
+  s.last_apply = LastApply{"elements", 0.5};
   s.problems = {"network x cannot be created"};
-  s.conntrack = ipo::status::Conntrack{true, "", 2, 7, "", ipo::status::ConntrackFlush{"t", "event", {"addr 1.2.3.4"}, {}, 9, 7, 1, 0.75}};
+  s.conntrack = Conntrack{true, "", 2, 7, "", ConntrackFlush{"t", "event", {"addr 1.2.3.4"}, {}, 9, 7, 1, 0.75}};
   return s;
 }
 
