@@ -3,7 +3,7 @@
 #include <iostream>
 #include <memory>
 
-#include "cli/status_cmd.h"
+#include "cli/status_collect.h"  // StatusPaths
 #include "docker/disk_ports.h"
 #include "nft/netlink_backend.h"
 #include "restore/boot_restore.h"

@@ -325,7 +325,7 @@ nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed) {
   return rs;
 }
 
-std::vector<std::pair<nft::Family, std::string>> OwnedTables() {
+std::vector<nft::TableRef> OwnedTables() {
   return {{nft::Family::kInet, kFilterTable},
           {nft::Family::kIp, kNatTable},
           {nft::Family::kIp6, kNatTable},

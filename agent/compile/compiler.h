@@ -69,7 +69,7 @@ ProxyGuard MakeProxyGuard(const std::vector<ProxyPort>& ports, std::vector<nft::
 // that are not running or not yet on their network get no published-port elements.
 nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed);
 
-// The tables Compile() produces (what the agent owns).
-std::vector<std::pair<nft::Family, std::string>> OwnedTables();
+// The tables Compile() produces (what the agent owns), as the backend reads them back.
+std::vector<nft::TableRef> OwnedTables();
 
 }  // namespace ipo::compile

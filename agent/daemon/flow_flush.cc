@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "common/clock_text.h"
 
@@ -12,7 +13,11 @@ std::optional<FlowFlush> FlushLostFlows(conntrack::Flusher* flusher, const std::
                                         const std::string& reason, const std::string& off) {
   if (lost.empty()) return std::nullopt;
   nlohmann::json why = nlohmann::json::array();
-  for (const auto& t : lost) why.push_back(t.why);
+  std::vector<std::string> targets;
+  for (const auto& t : lost) {
+    why.push_back(t.why);
+    targets.push_back(t.why);
+  }
   if (flusher == nullptr) {
     spdlog::warn("conntrack ({}): {} target(s) lost their owner but flows cannot be removed ({}): {}", reason,
                  lost.size(), off.empty() ? "no flusher" : off, why.dump());
@@ -24,14 +29,14 @@ std::optional<FlowFlush> FlushLostFlows(conntrack::Flusher* flusher, const std::
   FlowFlush out;
   if (!r.ok()) {
     out.error = r.status().message();
-    out.record = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"error", out.error}, {"ms", ms}};
+    out.record = status::ConntrackFlush{NowIso(), reason, targets, out.error, 0, 0, 0, ms};
     spdlog::error("conntrack ({}): removing the flows of {} target(s) failed: {}; they may still reach the next "
                   "holder: {}", reason, lost.size(), out.error, why.dump());
     return out;
   }
   out.removed = r->removed;
-  out.record = {{"at", NowIso()}, {"reason", reason}, {"targets", why}, {"scanned", r->scanned},
-                {"removed", r->removed}, {"vanished", r->vanished}, {"ms", ms}};
+  out.record = status::ConntrackFlush{NowIso(), reason, std::move(targets), std::nullopt, r->scanned, r->removed,
+                                      r->vanished, ms};
   spdlog::info("conntrack ({}): removed {} flow(s) ({} already gone) of {} tracked in {:.2f} ms; {} target(s) lost "
                "their owner: {}", reason, r->removed, r->vanished, r->scanned, ms, lost.size(), why.dump());
   return out;

@@ -8,19 +8,19 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "conntrack/flusher.h"
+#include "status/status_doc.h"
 
 namespace ipo::daemon {
 
 struct FlowFlush {
   std::string error;      // why the flush failed ("" when it worked)
   uint64_t removed = 0;   // flows removed
-  nlohmann::json record;  // status "conntrack.last_flush": at, reason, targets, counts or error, ms
+  status::ConntrackFlush record;  // status "conntrack.last_flush"
 };
 
 // Removes the flows of `lost` (`reason`: what the sync was for). Nothing when `lost` is

@@ -31,9 +31,9 @@ TEST_CASE("the flows of lost targets are removed and the flush is described") {
   REQUIRE(flush.has_value());
   CHECK(flush->error.empty());
   CHECK(flush->removed == 1);
-  CHECK(flush->record["reason"] == "die docker_a");
-  CHECK(flush->record["scanned"] == 2);
-  CHECK(flush->record["targets"][0] == "172.30.1.2 no longer belongs to docker_a (id id-docker_a): stopped");
+  CHECK(flush->record.reason == "die docker_a");
+  CHECK(flush->record.scanned == 2);
+  CHECK(flush->record.targets.at(0) == "172.30.1.2 no longer belongs to docker_a (id id-docker_a): stopped");
   CHECK(ct.entries == std::vector<conntrack::Entry>{FlowTo("172.30.1.3")});
 }
 
@@ -43,6 +43,6 @@ TEST_CASE("a failed flush says why; without a flusher nothing is attempted") {
   auto flush = daemon::FlushLostFlows(&ct, {Lost("172.30.1.2")}, "die docker_a", "");
   REQUIRE(flush.has_value());
   CHECK(flush->error == "conntrack dump failed: injected failure");
-  CHECK(flush->record["error"] == flush->error);
+  CHECK(flush->record.error == flush->error);
   CHECK_FALSE(daemon::FlushLostFlows(nullptr, {Lost("172.30.1.2")}, "die docker_a", "no socket").has_value());
 }

@@ -8,12 +8,6 @@
 namespace ipo::daemon {
 namespace {
 
-std::vector<nft::TableRef> Owned() {
-  std::vector<nft::TableRef> out;
-  for (const auto& [family, name] : compile::OwnedTables()) out.push_back({family, name});
-  return out;
-}
-
 std::string Describe(const nft::ElementChange& c) {
   return std::string(c.add ? "+" : "-") + " " + nft::FamilyName(c.family) + " " + c.table + " @" + c.set + " { " +
          nft::ElementToString(c.element) + " }";
@@ -43,7 +37,7 @@ Result<std::string> ApplyRuleset(nft::NftBackend& nft, const nft::Ruleset* appli
 }
 
 Result<std::vector<std::string>> ReadDrift(nft::NftBackend& nft, const nft::Ruleset& applied) {
-  auto kernel = nft.ReadTables(Owned());
+  auto kernel = nft.ReadTables(compile::OwnedTables());
   if (!kernel.ok()) return kernel.status();
   return compile::FindDrift(applied, *kernel);
 }

@@ -210,8 +210,7 @@ Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::
   }
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - noticed).count();
   ++drift_repairs_;
-  last_repair_ = {{"at", NowIso()}, {"trigger", trigger}, {"ms", ms}, {"differences", found.size()},
-                  {"first_difference", found.front()}};
+  last_repair_ = status::DriftRepair{NowIso(), trigger, ms, found.size(), found.front()};
   spdlog::info("repaired {} difference(s) in {:.2f} ms, confirmed by read-back (generation {}; {})", found.size(),
                ms, state_.generation, trigger);
   drift_.clear();
@@ -286,103 +285,78 @@ Status Reconciler::ReplacePolicy(policy::Policy p) {
 }
 
 void Reconciler::Publish() {
-  nlohmann::json containers = nlohmann::json::array();
+  status::AgentStatus s;
   for (const auto& c : containers_) {
-    nlohmann::json nets = nlohmann::json::array();
-    std::string v4, v6;
     const policy::Container* pc = policy_.FindContainer(c.name);
+    status::ContainerView& v = s.containers.emplace_back();
+    v.name = c.name;
+    v.id = c.id;
+    v.running = c.running;
     for (const auto& e : c.endpoints) {
-      nets.push_back(e.network);
+      v.networks.push_back(e.network);
       // A policy container shows its address on its policy network; another its first one.
-      bool shown = pc ? e.network == pc->network : v4.empty();
+      bool shown = pc ? e.network == pc->network : v.ipv4.empty();
       if (shown) {
-        v4 = e.ipv4;
-        v6 = e.ipv6;
+        v.ipv4 = e.ipv4;
+        v.ipv6 = e.ipv6;
       }
     }
-    containers.push_back({{"name", c.name}, {"id", c.id}, {"running", c.running}, {"networks", nets},
-                          {"ipv4", v4}, {"ipv6", v6}, {"managed", pc != nullptr},
-                          {"policy_network", pc ? pc->network : ""}});
+    v.managed = pc != nullptr;
+    v.policy_network = pc ? pc->network : "";
   }
-  nlohmann::json observed = nlohmann::json::array();
-  for (const auto& c : state_.observed.containers)
-    observed.push_back({{"name", c.name}, {"id", c.id}, {"running", c.running}, {"ipv4", c.ipv4}, {"ipv6", c.ipv6}});
-  nlohmann::json ports = nlohmann::json::array();
-  for (const auto& p : state_.observed.proxy_ports) ports.push_back({{"proto", p.proto}, {"port", p.port}});
-  nlohmann::json published = nlohmann::json::array();
-  for (const auto& d : state_.observed.docker_published)
-    published.push_back({{"container", d.container}, {"proto", d.proto}, {"host_ip", d.host_ip},
-                         {"host_port", d.host_port}, {"v6", d.v6}, {"target", d.target}, {"port", d.port}});
-
-  std::string health = "ok";
-  std::string reason;
-  if (!applied_) {
-    health = "degraded";
-    reason = "no ruleset applied yet";
-  } else if (!docker_connected_) {
-    health = "degraded";
-    reason = "docker unavailable: " + docker_detail_;
-  } else if (!last_error_.empty()) {
-    health = "degraded";
-    reason = last_error_;
-  } else if (!problems_.empty()) {
-    health = "degraded";
-    reason = problems_.front();
-  } else if (!reload_refused_.empty()) {
-    health = "degraded";
-    reason = "policy reload refused, the previous policy stays in force: " + reload_refused_;
-  } else if (!state_error_.empty()) {
-    health = "degraded";
-    reason = "state not saved (the ruleset is in force; the next boot would restore an older one): " + state_error_;
-  } else if (!conntrack_error_.empty()) {
-    health = "degraded";
-    reason = "conntrack flush failed (established flows to a lost target may still pass): " + conntrack_error_;
-  } else if (!conntrack_off_.empty()) {
-    health = "degraded";
-    reason = "conntrack flows are not removed when a target loses its owner: " + conntrack_off_;
-  } else if (!monitor_error_.empty()) {
-    health = "degraded";
-    reason = "nftables notifications lost (" + monitor_error_ + "): foreign changes are repaired at the periodic "
-             "drift check only";
-  }
-  nlohmann::json j = {
-      {"health", health},
-      {"health_reason", reason},
-      {"generation", state_.generation},
-      {"policy", policy_.source},
-      {"applied_at", state_.applied_at},
-      {"containers", containers},
-      {"observed",
-       {{"containers", observed},
-        {"proxy_ports", ports},
-        {"docker_published", published},
-        {"bridges", state_.observed.bridges},
-        {"default_bridge_v4", state_.observed.default_bridge_v4}}},
-      {"publish_conflicts", publish_conflicts_},
-      {"last_event", {{"event", state_.last_event}, {"time_nano", state_.last_event_nano}}},
-      {"docker", {{"connected", docker_connected_}, {"detail", docker_detail_}}},
-      {"agent_drift", drift_},
-      {"drift_repairs", drift_repairs_},
-      {"last_repair", last_repair_},
-      {"tamper_notices", tamper_notices_},
-      {"protection", {{"claim", claim_}, {"monitor", monitor_}, {"monitor_error", monitor_error_}}},
-      {"boot_restore", boot_restore_},
-      {"state_save", {{"ok", state_error_.empty()}, {"error", state_error_}}},
-      {"reload_refused", reload_refused_},
-      {"syncs", syncs_},
-      {"events", events_},
-      {"last_apply", {{"kind", last_apply_kind_}, {"ms", last_apply_ms_}}},
-      {"problems", problems_},
-      {"conntrack", {{"enabled", conntrack_ != nullptr}, {"detail", conntrack_off_}, {"flushes", conntrack_flushes_},
-                     {"removed", conntrack_removed_}, {"error", conntrack_error_}, {"last_flush", last_flush_}}},
-  };
+  std::tie(s.health, s.health_reason) = Health();
+  s.generation = state_.generation;
+  s.policy = policy_.source;
+  s.applied_at = state_.applied_at;
+  s.observed = state_.observed;
+  s.publish_conflicts = publish_conflicts_;
+  s.last_event = status::LastEvent{state_.last_event, state_.last_event_nano};
+  s.docker = status::DockerLink{docker_connected_, docker_detail_};
+  s.agent_drift = drift_;
+  s.drift_repairs = drift_repairs_;
+  s.last_repair = last_repair_;
+  s.tamper_notices = tamper_notices_;
+  s.protection = status::Protection{claim_, monitor_, monitor_error_};
+  s.boot_restore = boot_restore_;
+  s.state_save = status::StateSave{state_error_.empty(), state_error_};
+  s.reload_refused = reload_refused_;
+  s.syncs = syncs_;
+  s.events = events_;
+  s.last_apply = status::LastApply{last_apply_kind_, last_apply_ms_};
+  s.problems = problems_;
+  s.conntrack = status::Conntrack{conntrack_ != nullptr, conntrack_off_,    conntrack_flushes_,
+                                  conntrack_removed_,    conntrack_error_, last_flush_};
   std::lock_guard<std::mutex> lock(mu_);
-  snapshot_ = std::move(j);
+  snapshot_ = std::move(s);
 }
 
-nlohmann::json Reconciler::StatusJson() const {
+std::pair<std::string, std::string> Reconciler::Health() const {
+  if (!applied_) return {"degraded", "no ruleset applied yet"};
+  if (!docker_connected_) return {"degraded", "docker unavailable: " + docker_detail_};
+  if (!last_error_.empty()) return {"degraded", last_error_};
+  if (!problems_.empty()) return {"degraded", problems_.front()};
+  if (!reload_refused_.empty())
+    return {"degraded", "policy reload refused, the previous policy stays in force: " + reload_refused_};
+  if (!state_error_.empty())
+    return {"degraded",
+            "state not saved (the ruleset is in force; the next boot would restore an older one): " + state_error_};
+  if (!conntrack_error_.empty())
+    return {"degraded",
+            "conntrack flush failed (established flows to a lost target may still pass): " + conntrack_error_};
+  if (!conntrack_off_.empty())
+    return {"degraded", "conntrack flows are not removed when a target loses its owner: " + conntrack_off_};
+  if (!monitor_error_.empty()) {
+    return {"degraded", "nftables notifications lost (" + monitor_error_ +
+                            "): foreign changes are repaired at the periodic drift check only"};
+  }
+  return {"ok", ""};
+}
+
+status::AgentStatus Reconciler::StatusDoc() const {
   std::lock_guard<std::mutex> lock(mu_);
   return snapshot_;
 }
+
+nlohmann::json Reconciler::StatusJson() const { return status::ToJson(StatusDoc()); }
 
 }  // namespace ipo::daemon

@@ -15,7 +15,7 @@
 // address nor outlives its publication. Counted in status "conntrack".
 //
 // Thread safety: Restore/Sync/CheckDrift/NoteEvent/SetDocker/ReplacePolicy from one thread
-// (the daemon's reconcile loop); StatusJson() from any thread.
+// (the daemon's reconcile loop); StatusDoc()/StatusJson() from any thread.
 #pragma once
 
 #include <chrono>
@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -37,6 +38,7 @@
 #include "nft/nft_backend.h"
 #include "policy/policy.h"
 #include "state/state_store.h"
+#include "status/status_doc.h"
 
 namespace ipo::daemon {
 
@@ -101,13 +103,17 @@ class Reconciler {
 
   int64_t last_event_nano() const { return state_.last_event_nano; }
   const std::optional<nft::Ruleset>& applied() const { return applied_; }
-  // The status document served to `ipo-netctl status` (docs/status.md).
+  // The status document served to `ipo-netctl status` (docs/status.md, status/status_doc.h),
+  // as of the last Publish; StatusJson() is its JSON (status::ToJson).
+  status::AgentStatus StatusDoc() const;
   nlohmann::json StatusJson() const;
 
  private:
   Status Apply(const nft::Ruleset& desired, const model::Observed& observed, const std::string& reason);
   Status Place();
   void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
+  // "ok" with "", or "degraded" with the first reason in order of importance.
+  std::pair<std::string, std::string> Health() const;
   // Records a placement Docker refused (status "problems", health "degraded"); the sync goes on.
   void NoteProblem(const std::string& problem);
   // Removes the flows of `lost` (after the batch that put the new ruleset in force).
@@ -122,7 +128,7 @@ class Reconciler {
   std::string conntrack_error_;  // why the last flush failed ("" when it worked)
   uint64_t conntrack_flushes_ = 0;
   uint64_t conntrack_removed_ = 0;
-  nlohmann::json last_flush_;  // null until the first flush
+  std::optional<status::ConntrackFlush> last_flush_;  // none until the first flush
   state::AgentState state_;
   std::optional<nft::Ruleset> applied_;
   std::vector<docker::ContainerInfo> containers_;  // last seen
@@ -134,7 +140,7 @@ class Reconciler {
   uint64_t drift_repairs_ = 0;
   uint64_t tamper_notices_ = 0;
   std::function<void(const std::vector<std::string>&)> drift_observer_;
-  nlohmann::json last_repair_;  // null until the first repair
+  std::optional<status::DriftRepair> last_repair_;  // none until the first repair
   std::string claim_ = "off";
   bool monitor_ = false;
   std::string monitor_error_;  // why the monitor stopped ("" while it runs or was never on)
@@ -151,7 +157,7 @@ class Reconciler {
   std::string last_error_;
 
   mutable std::mutex mu_;
-  nlohmann::json snapshot_;
+  status::AgentStatus snapshot_;
 };
 
 }  // namespace ipo::daemon

@@ -15,13 +15,6 @@
 
 namespace ipo::nft {
 
-// A table the agent owns, by family and name.
-struct TableRef {
-  Family family = Family::kInet;
-  std::string name;
-  auto operator<=>(const TableRef&) const = default;
-};
-
 class NftBackend {
  public:
   virtual ~NftBackend() = default;

@@ -22,12 +22,6 @@ namespace {
 using namespace netlink_testing;  // NOLINT(google-build-using-namespace)
 using ipo::testing::Sh;
 
-std::vector<TableRef> AgentTables() {
-  std::vector<TableRef> out;
-  for (const auto& [f, n] : compile::OwnedTables()) out.push_back({f, n});
-  return out;
-}
-
 // The shipped policy (rules/policy.json) compiled for `seen`.
 Ruleset CompileShippedPolicy(const model::Observed& seen) {
   auto policy = policy::LoadPolicy(IPO_POLICY_FILE);
@@ -37,7 +31,7 @@ Ruleset CompileShippedPolicy(const model::Observed& seen) {
 
 // The differences between `rs` and the agent's tables as `backend` reads them back.
 std::vector<std::string> DriftNow(NetlinkBackend& backend, const Ruleset& rs) {
-  auto kernel = backend.ReadTables(AgentTables());
+  auto kernel = backend.ReadTables(compile::OwnedTables());
   REQUIRE(kernel.ok());
   return compile::FindDrift(rs, *kernel);
 }
@@ -139,7 +133,7 @@ TEST_CASE("drift is found on what a rule does, not only on its comment") {
   auto reader = NetlinkBackend::Create();
   REQUIRE(reader.ok());
   (*reader)->ExpectContent(rs);
-  auto seen_by_reader = (*reader)->ReadTables(AgentTables());
+  auto seen_by_reader = (*reader)->ReadTables(compile::OwnedTables());
   REQUIRE(seen_by_reader.ok());
   CHECK(compile::FindDrift(rs, *seen_by_reader).size() == 1);
 
@@ -154,7 +148,7 @@ TEST_CASE("drift on the br-* pattern or on the docker0 bridge rule is found on c
   seen.bridges = {"br-5c6b2e0f4a1d", "shopnet0"};
   Ruleset rs = CompileShippedPolicy(seen);
   REQUIRE(b->ReplaceTables(rs, false).ok());
-  auto kernel = b->ReadTables(AgentTables());
+  auto kernel = b->ReadTables(compile::OwnedTables());
   REQUIRE(kernel.ok());
   CHECK(kernel->FindTable(Family::kBridge, "ipo_netd") != nullptr);
   ExpectNoDrift(*b, rs);

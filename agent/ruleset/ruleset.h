@@ -186,6 +186,14 @@ struct Table {
   Set* FindSet(const std::string& set_name);
 };
 
+// A table by family and name: what the agent owns (compile/compiler.h OwnedTables) and what
+// the backend reads back or deletes (nft/nft_backend.h).
+struct TableRef {
+  Family family = Family::kInet;
+  std::string name;
+  auto operator<=>(const TableRef&) const = default;
+};
+
 struct Ruleset {
   std::vector<Table> tables;
   // An `nft -f` script that replaces every table atomically:

@@ -10,8 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/json_field.h"
 #include "common/json_limits.h"
 #include "common/unique_fd.h"
+#include "model/observed_json.h"
 
 namespace ipo::state {
 namespace {
@@ -40,27 +42,13 @@ bool AgentState::operator==(const AgentState& o) const {
 }
 
 std::string Serialize(const AgentState& s) {
-  json containers = json::array();
-  for (const auto& c : s.observed.containers) {
-    containers.push_back({{"name", c.name}, {"id", c.id}, {"running", c.running}, {"ipv4", c.ipv4}, {"ipv6", c.ipv6}});
-  }
-  json ports = json::array();
-  for (const auto& p : s.observed.proxy_ports) ports.push_back({{"proto", p.proto}, {"port", p.port}});
-  json published = json::array();
-  for (const auto& d : s.observed.docker_published) {
-    published.push_back({{"container", d.container}, {"proto", d.proto}, {"host_ip", d.host_ip},
-                         {"host_port", d.host_port}, {"v6", d.v6}, {"target", d.target}, {"port", d.port}});
-  }
-  json j = {{"generation", s.generation},
-            {"policy", s.policy_path},
-            {"applied_at", s.applied_at},
-            {"containers", containers},
-            {"proxy_ports", ports},
-            {"docker_published", published},
-            {"bridges", s.observed.bridges},
-            {"default_bridge_v4", s.observed.default_bridge_v4},
-            {"last_event_nano", s.last_event_nano},
-            {"last_event", s.last_event}};
+  // The observed members stand at the top level, beside the agent's own (docs/state-format.md).
+  json j = model::ObservedToJson(s.observed);
+  j["generation"] = s.generation;
+  j["policy"] = s.policy_path;
+  j["applied_at"] = s.applied_at;
+  j["last_event_nano"] = s.last_event_nano;
+  j["last_event"] = s.last_event;
   return std::string(kStateHeader) + "\n" + j.dump(2) + "\n";
 }
 
@@ -74,35 +62,23 @@ Result<AgentState> Deserialize(const std::string& text, const std::string& sourc
   // take ~200 KB; a corrupt or hostile file is refused in linear time, never parsed deep.
   IPO_RETURN_IF_ERROR(CheckJsonLimits(text, source, JsonLimits{/*max_bytes=*/64 << 20, /*max_depth=*/16,
                                                                /*max_string=*/4096}));
+  const std::string corrupt = source + ": corrupt state: ";
   try {
     json j = json::parse(text.substr(nl == std::string::npos ? text.size() : nl + 1));
+    auto observed = model::ObservedFromJson(j, "");
+    if (!observed.ok()) return Status::InvalidArgument(corrupt + observed.status().message());
     AgentState s;
-    s.generation = j.at("generation").get<uint64_t>();
-    s.policy_path = j.at("policy").get<std::string>();
-    s.applied_at = j.at("applied_at").get<std::string>();
-    for (const auto& c : j.at("containers")) {
-      s.observed.containers.push_back({c.at("name").get<std::string>(), c.at("id").get<std::string>(),
-                                       c.at("running").get<bool>(), c.at("ipv4").get<std::string>(),
-                                       c.at("ipv6").get<std::string>()});
-    }
-    for (const auto& p : j.at("proxy_ports")) {
-      s.observed.proxy_ports.push_back({p.at("proto").get<uint8_t>(), p.at("port").get<uint16_t>()});
-    }
-    // Absent in files written before the agent published -p bindings itself.
-    for (const auto& d : j.value("docker_published", json::array())) {
-      s.observed.docker_published.push_back(
-          {d.at("proto").get<uint8_t>(), d.at("host_port").get<uint16_t>(), d.at("v6").get<bool>(),
-           d.at("host_ip").get<std::string>(), d.at("target").get<std::string>(), d.at("port").get<uint16_t>(),
-           d.at("container").get<std::string>()});
-    }
-    // Written since issue 12; absent in older files (then only the patterns guard).
-    s.observed.bridges = j.value("bridges", std::vector<std::string>{});
-    s.observed.default_bridge_v4 = j.value("default_bridge_v4", std::string{});
-    s.last_event_nano = j.at("last_event_nano").get<int64_t>();
-    s.last_event = j.at("last_event").get<std::string>();
+    s.observed = std::move(*observed);
+    s.generation = Field<uint64_t>(j, "", "generation");
+    s.policy_path = Field<std::string>(j, "", "policy");
+    s.applied_at = Field<std::string>(j, "", "applied_at");
+    s.last_event_nano = Field<int64_t>(j, "", "last_event_nano");
+    s.last_event = Field<std::string>(j, "", "last_event");
     return s;
   } catch (const json::exception& e) {
-    return Status::InvalidArgument(source + ": corrupt state: " + e.what());
+    return Status::InvalidArgument(corrupt + e.what());
+  } catch (const JsonFieldError& e) {
+    return Status::InvalidArgument(corrupt + e.what());
   }
 }
 

@@ -2,7 +2,8 @@
 // the same ruleset before Docker starts, and replays Docker events it missed.
 //
 // File format (docs/state-format.md): a version line "ipo-netd-state 1", then one JSON
-// object. Saved crash-safely: written to "<file>.tmp", fsync'ed, renamed over the file,
+// object: the agent's own members and, beside them, the observed ones written and read by
+// model/observed_json.h (the same form the status document shows in "observed"). Saved crash-safely: written to "<file>.tmp", fsync'ed, renamed over the file,
 // and the directory fsync'ed; a failed save removes the temp file and leaves the old file.
 //
 // Thread safety: not thread-safe; the daemon's reconcile loop owns it.

@@ -60,6 +60,77 @@ TEST_CASE("a state file of another version or corrupt JSON is refused with its p
   CHECK(c.status().message().rfind("s.json: corrupt state: ", 0) == 0);
 }
 
+TEST_CASE("the state file is written as before: members sorted, two-space indent") {
+  AgentState s = Sample();
+  s.observed.bridges = {"br-1a2b3c4d5e6f"};
+  s.observed.default_bridge_v4 = "172.17.0.0/16";
+  // Written by the code before model/observed_json.h (2df0bcc).
+  CHECK(ipo::state::Serialize(s) == R"(ipo-netd-state 1
+{
+  "applied_at": "2026-11-24T00:00:00Z",
+  "bridges": [
+    "br-1a2b3c4d5e6f"
+  ],
+  "containers": [
+    {
+      "id": "abc",
+      "ipv4": "172.30.1.2",
+      "ipv6": "fd00:ac1e:1::2",
+      "name": "docker_a",
+      "running": true
+    }
+  ],
+  "default_bridge_v4": "172.17.0.0/16",
+  "docker_published": [
+    {
+      "container": "docker_b",
+      "host_ip": "",
+      "host_port": 9999,
+      "port": 3316,
+      "proto": 6,
+      "target": "172.30.1.3",
+      "v6": false
+    },
+    {
+      "container": "docker_a",
+      "host_ip": "fd00::1",
+      "host_port": 5353,
+      "port": 53,
+      "proto": 17,
+      "target": "fd00:ac1e:1::2",
+      "v6": true
+    }
+  ],
+  "generation": 7,
+  "last_event": "start docker_a",
+  "last_event_nano": 1764000000123456789,
+  "policy": "/etc/ipo/policy.json",
+  "proxy_ports": [
+    {
+      "port": 9999,
+      "proto": 6
+    }
+  ]
+}
+)");
+}
+
+TEST_CASE("a state file written before -p publications and bridges were saved still loads") {
+  auto r = ipo::state::Deserialize(R"(ipo-netd-state 1
+{"generation": 41, "policy": "/etc/ipo-netd/policy.json", "applied_at": "2026-11-24T00:00:00Z",
+ "containers": [{"name": "docker_a", "id": "a", "running": true, "ipv4": "172.30.1.2", "ipv6": "fd00:ac1e:1::2"}],
+ "proxy_ports": [{"proto": 6, "port": 9999}], "last_event_nano": 0, "last_event": "container start docker_c"}
+)", "old.json");
+  REQUIRE(r.ok());
+  CHECK(r->generation == 41);
+  CHECK(r->observed.containers.size() == 1);
+  CHECK(r->observed.docker_published.empty());
+  CHECK(r->observed.bridges.empty());
+  auto bad = ipo::state::Deserialize("ipo-netd-state 1\n{\"generation\": 1, \"containers\": [{}], \"proxy_ports\": []}",
+                                     "s.json");
+  CHECK(bad.status().message() == "s.json: corrupt state: containers[0].name: missing");
+}
+
 TEST_CASE("a failed save keeps the previous file and leaves no temp file") {
   if (geteuid() == 0) {
     // root ignores directory permissions; make the temp path a directory instead

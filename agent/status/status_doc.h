@@ -1,0 +1,148 @@
+// The status document: what the agent reports of itself (docs/status.md), as ONE typed
+// value with ONE JSON codec. The reconciler fills an AgentStatus (daemon/reconciler.h
+// Publish); the D-Bus method Status() carries its JSON as a string (bus/bus.h, docs/dbus.md);
+// `ipo-netctl status` decodes it (cli/status_cmd.h) and prints a StatusReport (status_report.h)
+// built from it. The containers the agent compiled from ("observed") have the state file's
+// form (model/observed_json.h), written by the same code.
+//
+// Decoding is lenient like the CLI always was, so a newer CLI reads an older agent: a member
+// that is absent (or null) takes the default below; a section that is absent stays nullopt
+// and the CLI shows it as absent ({} or null in its JSON, no line in its text), never as
+// zeros it did not get. Unknown members are ignored. A member of the wrong type is an error
+// naming its path ("conntrack.flushes: expected an integer ...").
+//
+// Drift: the CLI RECOMPUTES it, always; it does not trust "agent_drift". The two answer
+// different questions. "agent_drift" is the agent's last periodic check of the kernel against
+// the ruleset it applied, cleared as soon as it repairs it (D-Bus property Drift). The CLI
+// compiles the policy FILE it is given (--policy) with the containers the agent observed and
+// compares that with what the kernel holds now, with the same code (compile/drift.h): so it
+// also reports an edited policy that was not reloaded (or was refused), a stuck agent that
+// no longer checks, and works the same with the agent down (from the state file). It reads
+// the kernel for "ruleset.tables" anyway, so the comparison costs no extra round trip.
+//
+// Thread safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "model/observed.h"
+
+namespace ipo::status {
+
+// A container Docker reports (policy or not), as status shows it.
+struct ContainerView {
+  std::string name;
+  std::string id;
+  bool running = false;
+  std::vector<std::string> networks;
+  // On its policy network for a policy container, else on its first network.
+  std::string ipv4;
+  std::string ipv6;
+  bool managed = false;        // named by the policy
+  std::string policy_network;  // "" when not managed
+};
+
+struct LastEvent {
+  std::string event;  // "container start docker_a"; "" none yet
+  int64_t time_nano = 0;
+};
+
+struct DockerLink {
+  bool connected = false;
+  std::string detail;  // API version, or why not
+};
+
+struct DriftRepair {
+  std::string at;       // UTC, ISO 8601
+  std::string trigger;  // "periodic drift check", "delete table inet ipo_netd (netlink port 42)"
+  double ms = 0;        // from noticed to the confirmed read-back
+  uint64_t differences = 0;
+  std::string first_difference;
+};
+
+struct Protection {
+  std::string claim;  // "owner+persist", or why not ("off")
+  bool monitor = false;
+  std::string monitor_error;  // why the notification monitor stopped
+};
+
+struct StateSave {
+  bool ok = true;
+  std::string error;
+};
+
+struct LastApply {
+  std::string kind;  // "elements", "full"; "" none yet
+  double ms = 0;
+};
+
+struct ConntrackFlush {
+  std::string at;
+  std::string reason;
+  std::vector<std::string> targets;  // why each target lost its owner
+  std::optional<std::string> error;  // set: the flush failed and the counts are absent
+  uint64_t scanned = 0;
+  uint64_t removed = 0;
+  uint64_t vanished = 0;
+  double ms = 0;
+};
+
+struct Conntrack {
+  bool enabled = false;
+  std::string detail;  // why not enabled
+  uint64_t flushes = 0;
+  uint64_t removed = 0;
+  std::string error;  // why the last flush failed
+  std::optional<ConntrackFlush> last_flush;
+};
+
+// JSON member names are the field names, except where noted.
+struct AgentStatus {
+  std::string health = "down";  // "ok", "degraded"; "down" when nobody said otherwise
+  std::string health_reason;
+  uint64_t generation = 0;
+  std::string policy;  // the file in force
+  std::string applied_at;
+  std::vector<ContainerView> containers;
+  std::optional<model::Observed> observed;
+  std::vector<std::string> publish_conflicts;
+  std::optional<LastEvent> last_event;
+  std::optional<DockerLink> docker;
+  std::vector<std::string> agent_drift;  // see "Drift" above
+  uint64_t drift_repairs = 0;
+  std::optional<DriftRepair> last_repair;
+  uint64_t tamper_notices = 0;
+  std::optional<Protection> protection;
+  nlohmann::json boot_restore;  // restore/boot_restore.h's record, as written; null when none
+  std::optional<StateSave> state_save;
+  std::string reload_refused;
+  uint64_t syncs = 0;
+  uint64_t events = 0;
+  std::optional<LastApply> last_apply;
+  std::vector<std::string> problems;
+  std::optional<Conntrack> conntrack;
+};
+
+// Every member; a nullopt section as null.
+nlohmann::json ToJson(const AgentStatus& s);
+// InvalidArgument "status: <path>: <problem>" for a document that is not an object or has a
+// member of the wrong type.
+Result<AgentStatus> FromJson(const nlohmann::json& j);
+
+// The pieces status_report.h writes again in its own layout.
+nlohmann::json ToJson(const ContainerView& c);
+nlohmann::json ToJson(const LastEvent& e);
+nlohmann::json ToJson(const DockerLink& d);
+nlohmann::json ToJson(const DriftRepair& r);
+nlohmann::json ToJson(const Protection& p);
+nlohmann::json ToJson(const StateSave& s);
+nlohmann::json ToJson(const LastApply& a);
+nlohmann::json ToJson(const ConntrackFlush& f);
+nlohmann::json ToJson(const Conntrack& c);
+
+}  // namespace ipo::status

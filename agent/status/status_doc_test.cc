@@ -1,0 +1,101 @@
+#include "status/status_doc.h"
+
+#include <catch2/catch.hpp>
+
+using namespace ipo::status;
+using nlohmann::json;
+
+namespace {
+
+// Every section filled, as a running agent reports it.
+AgentStatus Full() {
+  AgentStatus s;
+  s.health = "degraded";
+  s.health_reason = "docker unavailable: gone";
+  s.generation = 12;
+  s.policy = "/etc/ipo-netd/policy.json";
+  s.applied_at = "2026-12-01T00:00:00Z";
+  s.containers = {{"docker_a", "abc", true, {"ipo_a", "bridge"}, "172.30.1.2", "fd00::2", true, "ipo_a"},
+                  {"other", "def", false, {}, "", "", false, ""}};
+  s.observed = ipo::model::Observed{};
+  s.observed->containers = {{"docker_a", "abc", true, "172.30.1.2", "fd00::2"}};
+  s.observed->proxy_ports = {{6, 9999}};
+  s.publish_conflicts = {"docker_b: tcp/22 is held by sshd"};
+  s.last_event = LastEvent{"container start docker_a", 1764000000123456789};
+  s.docker = DockerLink{false, "gone"};
+  s.agent_drift = {"inet ipo_netd: set lan-v4: missing element 1.2.3.4"};
+  s.drift_repairs = 3;
+  s.last_repair = DriftRepair{"2026-12-01T00:00:01Z", "periodic drift check", 1.25, 2, "first"};
+  s.tamper_notices = 4;
+  s.protection = Protection{"owner+persist", true, ""};
+  s.boot_restore = {{"result", "restored"}, {"generation", 11}};
+  s.state_save = StateSave{false, "disk full"};
+  s.reload_refused = "policy.json:3: bad";
+  s.syncs = 5;
+  s.events = 6;
+  s.last_apply = LastApply{"elements", 0.5};
+  s.problems = {"network x cannot be created"};
+  s.conntrack = Conntrack{true, "", 2, 7, "", ConntrackFlush{"t", "event", {"addr 1.2.3.4"}, {}, 9, 7, 1, 0.75}};
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("the status document round-trips, every section and member") {
+  json j = ToJson(Full());
+  auto back = FromJson(j);
+  REQUIRE(back.ok());
+  CHECK(ToJson(*back) == j);
+  CHECK(j["last_event"] == json{{"event", "container start docker_a"}, {"time_nano", 1764000000123456789}});
+  CHECK(j["conntrack"]["last_flush"] == json::parse(R"({"at": "t", "reason": "event", "targets": ["addr 1.2.3.4"],
+      "scanned": 9, "removed": 7, "vanished": 1, "ms": 0.75})"));
+  CHECK(j["observed"] == json::parse(R"({"containers": [{"name": "docker_a", "id": "abc", "running": true,
+      "ipv4": "172.30.1.2", "ipv6": "fd00::2"}], "proxy_ports": [{"proto": 6, "port": 9999}],
+      "docker_published": [], "bridges": [], "default_bridge_v4": ""})"));
+}
+
+TEST_CASE("a failed flush carries its error instead of the counts") {
+  AgentStatus s = Full();
+  s.conntrack->last_flush->error = "EPERM";
+  json f = ToJson(s)["conntrack"]["last_flush"];
+  CHECK(f == json::parse(R"({"at": "t", "reason": "event", "targets": ["addr 1.2.3.4"], "error": "EPERM", "ms": 0.75})"));
+  auto back = FromJson(ToJson(s));
+  REQUIRE(back.ok());
+  CHECK(back->conntrack->last_flush->error == "EPERM");
+}
+
+TEST_CASE("a status without its sections (an older agent) decodes to defaults and nullopt; unknown members pass") {
+  auto s = FromJson(json::parse(R"({"generation": 4, "something_new": {"x": 1}, "last_repair": null})"));
+  REQUIRE(s.ok());
+  CHECK(s->health == "down");
+  CHECK(s->generation == 4);
+  CHECK(s->containers.empty());
+  CHECK_FALSE(s->observed);
+  CHECK_FALSE(s->last_event);
+  CHECK_FALSE(s->docker);
+  CHECK_FALSE(s->last_repair);
+  CHECK_FALSE(s->protection);
+  CHECK_FALSE(s->state_save);
+  CHECK_FALSE(s->last_apply);
+  CHECK_FALSE(s->conntrack);
+  CHECK(s->boot_restore.is_null());
+  json written = ToJson(*s);
+  CHECK(written["conntrack"].is_null());
+  CHECK(written["docker"].is_null());
+}
+
+TEST_CASE("a status member of the wrong type is refused, naming it") {
+  CHECK(FromJson(json::array()).status().message() == "status: top level: expected an object, found array");
+  CHECK(FromJson(json{{"generation", "7"}}).status().message() ==
+        "status: generation: expected an integer from 0 to 18446744073709551615, found string");
+  json j = ToJson(Full());
+  j["conntrack"]["last_flush"]["removed"] = -1;
+  CHECK(FromJson(j).status().message() ==
+        "status: conntrack.last_flush.removed: expected an integer from 0 to 18446744073709551615, found number");
+  j = ToJson(Full());
+  j["observed"]["containers"][0].erase("id");
+  CHECK(FromJson(j).status().message() == "status: observed.containers[0].id: missing");
+  j = ToJson(Full());
+  j["containers"][1]["networks"] = "bridge";
+  CHECK(FromJson(j).status().message() == "status: containers[1].networks: expected an array, found string");
+}
