@@ -30,31 +30,23 @@ std::string ProtoName(uint8_t num) {
 
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
+// The items of a concatenation as nft writes them: "a . b . c".
+template <typename T, typename Name>
+std::string JoinConcat(const std::vector<T>& items, Name name) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += " . ";
+    out += name(items[i]);
+  }
+  return out;
+}
+
 std::string JoinFields(const std::vector<Field>& fields) {
-  std::string out;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (i) out += " . ";
-    out += FieldName(fields[i]);
-  }
-  return out;
+  return JoinConcat(fields, [](Field f) { return std::string(FieldName(f)); });
 }
-
-std::string JoinValues(const std::vector<Value>& values) {
-  std::string out;
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += " . ";
-    out += ValueToString(values[i]);
-  }
-  return out;
-}
-
+std::string JoinValues(const std::vector<Value>& values) { return JoinConcat(values, ValueToString); }
 std::string JoinTypes(const std::vector<Type>& types) {
-  std::string out;
-  for (size_t i = 0; i < types.size(); ++i) {
-    if (i) out += " . ";
-    out += TypeName(types[i]);
-  }
-  return out;
+  return JoinConcat(types, [](Type t) { return std::string(TypeName(t)); });
 }
 
 // The text of a compared value: meta nfproto takes family names, not protocol names.
