@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "bus/bus.h"
+#include "bus/bus_client.h"
 #include "cli/status_collect.h"
 #include "cli/status_text.h"
 #include "compile/compiler.h"

@@ -1,6 +1,6 @@
 #include "cli/status_collect.h"
 
-#include "bus/bus.h"
+#include "bus/bus_client.h"
 #include "compile/compiler.h"
 #include "compile/drift.h"
 #include "nft/netlink_backend.h"

@@ -21,12 +21,13 @@
 #include <sys/stat.h>
 #include <thread>
 
-#include "bus/bus.h"
+#include "bus/bus_server.h"
 #include "conntrack/netlink_flusher.h"
 #include "daemon/event_pump.h"
 #include "daemon/reconcile_loop.h"
 #include "daemon/reconciler.h"
 #include "daemon/tamper_watch.h"
+#include "status/status_doc.h"
 #include "hostsock/sock_diag.h"
 #include "docker/disk_ports.h"
 #include "docker/docker_client.h"
@@ -167,8 +168,8 @@ int Run(const Options& opt) {
     return 1;
   }
   auto publish_bus_state = [&] {
-    nlohmann::json s = reconciler.StatusJson();
-    (*bus)->NotifyState(s.value("generation", uint64_t{0}), s.value("agent_drift", std::vector<std::string>{}));
+    ipo::status::AgentStatus s = reconciler.StatusDoc();
+    (*bus)->NotifyState(s.generation, s.agent_drift);
   };
   publish_bus_state();
   reconciler.SetDriftObserver([&](const std::vector<std::string>& found) { (*bus)->NotifyDrift(found); });

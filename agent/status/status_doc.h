@@ -1,6 +1,6 @@
 // The status document: what the agent reports of itself (docs/status.md), as ONE typed
 // value with ONE JSON codec. The reconciler fills an AgentStatus (daemon/reconciler.h
-// Publish); the D-Bus method Status() carries its JSON as a string (bus/bus.h, docs/dbus.md);
+// Publish); the D-Bus method Status() carries its JSON as a string (bus/bus_server.h, docs/dbus.md);
 // `ipo-netctl status` decodes it (cli/status_cmd.h) and prints a StatusReport (status_report.h)
 // built from it. The containers the agent compiled from ("observed") have the state file's
 // form (model/observed_json.h), written by the same code.
