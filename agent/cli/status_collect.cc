@@ -18,9 +18,7 @@ Result<status::AgentStatus> AskAgent(const std::string& run_dir, std::string& vi
   if (!client.ok()) return client.status();
   auto reply = client->StatusJson();
   if (!reply.ok()) return reply.status();
-  nlohmann::json j = nlohmann::json::parse(*reply, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Internal(client->where() + ": Status: the reply is not JSON");
-  auto doc = status::FromJson(j);
+  auto doc = status::FromJson(*reply);
   if (!doc.ok()) return Status::Internal(client->where() + ": Status: " + doc.status().message());
   via = client->transport();
   return doc;

@@ -1,7 +1,6 @@
 #include "common/json_reader.h"
 
 #include <algorithm>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -88,6 +87,15 @@ int64_t JsonValue::Int(int64_t min, int64_t max) const {
   return n;
 }
 
+uint64_t JsonValue::Uint(uint64_t max) const {
+  // nlohmann stores a non-negative integer as unsigned, a negative one as signed.
+  if (!json_->is_number_integer()) WrongType("an integer");
+  if (!json_->is_number_unsigned() || json_->get<uint64_t>() > max) {
+    Fail("must be between 0 and " + std::to_string(max) + ", got " + Dump());
+  }
+  return json_->get<uint64_t>();
+}
+
 bool JsonValue::Bool() const {
   if (!json_->is_boolean()) WrongType("true or false");
   return json_->get<bool>();
@@ -166,6 +174,12 @@ size_t JsonValue::size() const {
 JsonValue JsonValue::At(size_t i) const {
   ExpectArray();
   return JsonValue(&(*json_)[i], JsonItemPath(path_, i), options_);
+}
+
+std::vector<std::string> JsonValue::Strings() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < size(); ++i) out.push_back(At(i).String());
+  return out;
 }
 
 Status ReadJson(std::string_view text, const std::string& source, const JsonReadOptions& options,

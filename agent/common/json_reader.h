@@ -1,5 +1,5 @@
 // JsonReader: the one strict, path-aware way the agent reads a JSON document (the policy,
-// the nginx spec, Docker Engine API bodies). ReadJson bounds the text (json_limits.h),
+// the nginx spec, Docker Engine API bodies, the state file, the status document). ReadJson bounds the text (json_limits.h),
 // parses it and hands the root to a read function as a JsonValue; the read function walks
 // the document with typed getters that know the JSON path of every value.
 //
@@ -34,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -79,6 +80,9 @@ class JsonValue {
   std::string NonEmptyString() const;  // also fails "must not be empty"
   int64_t Int() const;
   int64_t Int(int64_t min, int64_t max) const;  // also fails "must be between min and max, got n"
+  // A non-negative integer up to `max`; fails "must be between 0 and max, got n" otherwise
+  // (a uint64_t counter above INT64_MAX reads back whole, unlike through Int).
+  uint64_t Uint(uint64_t max) const;
   bool Bool() const;
   double Number() const;
 
@@ -104,6 +108,8 @@ class JsonValue {
   void ExpectArray() const;
   size_t size() const;
   JsonValue At(size_t i) const;  // REQUIRES: i < size()
+  // An array of strings; an item of another type fails at its path ("bridges[1]: ...").
+  std::vector<std::string> Strings() const;
 
  private:
   friend Status ReadJson(std::string_view, const std::string&, const JsonReadOptions&,

@@ -1,6 +1,7 @@
 #include "common/json_reader.h"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -115,4 +116,17 @@ TEST_CASE("null_is_absent: a null member is found as a missing one") {
   });
   CHECK(s.ok());
   CHECK(keys == std::vector<std::string>{"a", "b"});  // ForEachMember shows null members
+}
+
+TEST_CASE("Uint reads a uint64_t whole and refuses a negative or too large integer; Strings names the item") {
+  auto big = ipo::ReadJsonAs<uint64_t>("[18446744073709551615]", "d.json", JsonReadOptions{},
+                                       [](const JsonValue& r) { return r.At(0).Uint(UINT64_MAX); });
+  REQUIRE(big.ok());
+  CHECK(*big == UINT64_MAX);
+  CHECK(ErrorOf([](const JsonValue& r) { r.Get("p").Uint(65535); }, JsonPathStyle::kPath, "{\"p\": 65536}") ==
+        "d.json:1: p: must be between 0 and 65535, got 65536");
+  CHECK(ErrorOf([](const JsonValue& r) { r.Get("p").Uint(65535); }, JsonPathStyle::kPath, "{\"p\": -1}") ==
+        "d.json:1: p: must be between 0 and 65535, got -1");
+  CHECK(ErrorOf([](const JsonValue& r) { r.Get("b").Strings(); }, JsonPathStyle::kPath, "{\"b\": [\"x\",\n 2]}") ==
+        "d.json:2: b[1]: must be a string, got number");
 }

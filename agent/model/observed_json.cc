@@ -1,45 +1,17 @@
 #include "model/observed_json.h"
 
-#include "common/json_field.h"
+#include <cstdint>
+#include <optional>
 
 namespace ipo::model {
 namespace {
 
 using nlohmann::json;
 
-// Calls `read(element, its path)` for each element of `array` (which stands at `path`).
+// Calls `read(item)` for each item of the array `array`.
 template <typename F>
-void ForEachIn(const json& array, const std::string& path, F&& read) {
-  ExpectJsonArray(array, path);
-  for (size_t i = 0; i < array.size(); ++i) read(array[i], JsonIndex(path, i));
-}
-
-Observed Decode(const json& j, std::string_view path) {
-  ExpectJsonObject(j, path);
-  Observed o;
-  const json* containers = FindMember(j, "containers");
-  const json* ports = FindMember(j, "proxy_ports");
-  if (containers == nullptr) throw JsonFieldError(JsonPath(path, "containers") + ": missing");
-  if (ports == nullptr) throw JsonFieldError(JsonPath(path, "proxy_ports") + ": missing");
-  ForEachIn(*containers, JsonPath(path, "containers"), [&](const json& c, const std::string& at) {
-    o.containers.push_back({Field<std::string>(c, at, "name"), Field<std::string>(c, at, "id"),
-                            Field<bool>(c, at, "running"), Field<std::string>(c, at, "ipv4"),
-                            Field<std::string>(c, at, "ipv6")});
-  });
-  ForEachIn(*ports, JsonPath(path, "proxy_ports"), [&](const json& p, const std::string& at) {
-    o.proxy_ports.push_back({Field<uint8_t>(p, at, "proto"), Field<uint16_t>(p, at, "port")});
-  });
-  if (const json* published = FindMember(j, "docker_published")) {
-    ForEachIn(*published, JsonPath(path, "docker_published"), [&](const json& d, const std::string& at) {
-      o.docker_published.push_back({Field<uint8_t>(d, at, "proto"), Field<uint16_t>(d, at, "host_port"),
-                                    Field<bool>(d, at, "v6"), Field<std::string>(d, at, "host_ip"),
-                                    Field<std::string>(d, at, "target"), Field<uint16_t>(d, at, "port"),
-                                    Field<std::string>(d, at, "container")});
-    });
-  }
-  o.bridges = FieldOr<std::vector<std::string>>(j, path, "bridges", {});
-  o.default_bridge_v4 = FieldOr<std::string>(j, path, "default_bridge_v4", "");
-  return o;
+void ForEachIn(const JsonValue& array, F&& read) {
+  for (size_t i = 0; i < array.size(); ++i) read(array.At(i));
 }
 
 }  // namespace
@@ -62,12 +34,29 @@ json ObservedToJson(const Observed& o) {
           {"default_bridge_v4", o.default_bridge_v4}};
 }
 
-Result<Observed> ObservedFromJson(const json& j, std::string_view path) {
-  try {
-    return Decode(j, path);
-  } catch (const JsonFieldError& e) {
-    return Status::InvalidArgument(e.what());
+Observed ReadObserved(const JsonValue& v) {
+  v.ExpectObject();
+  Observed o;
+  ForEachIn(v.Get("containers"), [&](const JsonValue& c) {
+    o.containers.push_back({c.Get("name").String(), c.Get("id").String(), c.Get("running").Bool(),
+                            c.Get("ipv4").String(), c.Get("ipv6").String()});
+  });
+  ForEachIn(v.Get("proxy_ports"), [&](const JsonValue& p) {
+    o.proxy_ports.push_back({static_cast<uint8_t>(p.Get("proto").Uint(UINT8_MAX)),
+                             static_cast<uint16_t>(p.Get("port").Uint(UINT16_MAX))});
+  });
+  if (std::optional<JsonValue> published = v.Find("docker_published")) {
+    ForEachIn(*published, [&](const JsonValue& d) {
+      o.docker_published.push_back({static_cast<uint8_t>(d.Get("proto").Uint(UINT8_MAX)),
+                                    static_cast<uint16_t>(d.Get("host_port").Uint(UINT16_MAX)),
+                                    d.Get("v6").Bool(), d.Get("host_ip").String(), d.Get("target").String(),
+                                    static_cast<uint16_t>(d.Get("port").Uint(UINT16_MAX)),
+                                    d.Get("container").String()});
+    });
   }
+  if (std::optional<JsonValue> bridges = v.Find("bridges")) o.bridges = bridges->Strings();
+  o.default_bridge_v4 = v.StringOr("default_bridge_v4", "");
+  return o;
 }
 
 }  // namespace ipo::model

@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 using ipo::model::Observed;
-using ipo::model::ObservedFromJson;
 using ipo::model::ObservedToJson;
 using nlohmann::json;
 
@@ -20,6 +19,17 @@ Observed Sample() {
   return o;
 }
 
+// `j` read with ReadObserved; at "observed" inside a larger document when `nested`, as in the
+// status document.
+ipo::Result<Observed> Read(const json& j, bool nested = false) {
+  ipo::JsonReadOptions options;
+  options.null_is_absent = true;
+  std::string text = (nested ? json{{"observed", j}} : j).dump();
+  return ipo::ReadJsonAs<Observed>(text, "o.json", options, [&](const ipo::JsonValue& root) {
+    return ipo::model::ReadObserved(nested ? root.Get("observed") : root);
+  });
+}
+
 bool Same(const Observed& a, const Observed& b) { return ObservedToJson(a) == ObservedToJson(b); }
 
 }  // namespace
@@ -33,7 +43,7 @@ TEST_CASE("Observed round-trips through its JSON form, which has the state file'
         R"({"container":"docker_b","host_ip":"","host_port":9999,"port":3316,"proto":6,"target":"172.30.1.3",)"
         R"("v6":false},{"container":"docker_a","host_ip":"fd00::1","host_port":5353,"port":53,"proto":17,)"
         R"("target":"fd00:ac1e:1::2","v6":true}],"proxy_ports":[{"port":9999,"proto":6},{"port":5353,"proto":17}]})");
-  auto back = ObservedFromJson(j, "");
+  auto back = Read(j);
   REQUIRE(back.ok());
   CHECK(Same(*back, Sample()));
   CHECK(back->docker_published == Sample().docker_published);
@@ -41,7 +51,7 @@ TEST_CASE("Observed round-trips through its JSON form, which has the state file'
 
 TEST_CASE("Observed from an older document: the members added later may be absent, others may be present") {
   json j = json::parse(R"({"generation": 41, "containers": [], "proxy_ports": [{"proto": 6, "port": 9999}]})");
-  auto o = ObservedFromJson(j, "");
+  auto o = Read(j);
   REQUIRE(o.ok());
   CHECK(o->proxy_ports.size() == 1);
   CHECK(o->docker_published.empty());
@@ -52,13 +62,13 @@ TEST_CASE("Observed from an older document: the members added later may be absen
 TEST_CASE("Observed errors name the member") {
   json j = ObservedToJson(Sample());
   j["containers"][1].erase("ipv4");
-  CHECK(ObservedFromJson(j, "observed").status().message() == "observed.containers[1].ipv4: missing");
+  CHECK(Read(j, true).status().message() == "o.json:1: observed.containers[1]: missing required key \"ipv4\"");
   j = ObservedToJson(Sample());
   j["docker_published"][0]["host_port"] = "9999";
-  CHECK(ObservedFromJson(j, "").status().message() ==
-        "docker_published[0].host_port: expected an integer from 0 to 65535, found string");
+  CHECK(Read(j).status().message() == "o.json:1: docker_published[0].host_port: must be an integer, got string");
+  j["docker_published"][0]["host_port"] = 65536;
+  CHECK(Read(j).status().message() == "o.json:1: docker_published[0].host_port: must be between 0 and 65535, got 65536");
   j.erase("proxy_ports");
-  CHECK(ObservedFromJson(j, "").status().message() == "proxy_ports: missing");
-  CHECK(ObservedFromJson(json::array(), "observed").status().message() ==
-        "observed: expected an object, found array");
+  CHECK(Read(j).status().message() == "o.json:1: missing required key \"proxy_ports\"");
+  CHECK(Read(json::array(), true).status().message() == "o.json:1: observed: must be an object, got array");
 }

@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "common/json_field.h"
-#include "common/json_limits.h"
+#include "common/json_reader.h"
 #include "common/unique_fd.h"
 #include "model/observed_json.h"
 
@@ -60,26 +60,26 @@ Result<AgentState> Deserialize(const std::string& text, const std::string& sourc
   }
   // Bounded like every document the agent reads (common/json_limits.h): 1,000 containers
   // take ~200 KB; a corrupt or hostile file is refused in linear time, never parsed deep.
-  IPO_RETURN_IF_ERROR(CheckJsonLimits(text, source, JsonLimits{/*max_bytes=*/64 << 20, /*max_depth=*/16,
-                                                               /*max_string=*/4096}));
-  const std::string corrupt = source + ": corrupt state: ";
-  try {
-    json j = json::parse(text.substr(nl == std::string::npos ? text.size() : nl + 1));
-    auto observed = model::ObservedFromJson(j, "");
-    if (!observed.ok()) return Status::InvalidArgument(corrupt + observed.status().message());
+  // Unknown members are ignored, so an older agent reads a newer agent's file; null ones
+  // count as absent. The version line is blanked rather than cut, so that messages give the
+  // file's own line numbers.
+  JsonReadOptions options;
+  options.limits = JsonLimits{/*max_bytes=*/64 << 20, /*max_depth=*/16, /*max_string=*/4096};
+  options.null_is_absent = true;
+  std::string body = text;
+  body.replace(0, header.size(), header.size(), ' ');
+  auto state = ReadJsonAs<AgentState>(body, source, options, [](const JsonValue& j) {
     AgentState s;
-    s.observed = std::move(*observed);
-    s.generation = Field<uint64_t>(j, "", "generation");
-    s.policy_path = Field<std::string>(j, "", "policy");
-    s.applied_at = Field<std::string>(j, "", "applied_at");
-    s.last_event_nano = Field<int64_t>(j, "", "last_event_nano");
-    s.last_event = Field<std::string>(j, "", "last_event");
+    s.observed = model::ReadObserved(j);
+    s.generation = j.Get("generation").Uint(UINT64_MAX);
+    s.policy_path = j.Get("policy").String();
+    s.applied_at = j.Get("applied_at").String();
+    s.last_event_nano = j.Get("last_event_nano").Int();
+    s.last_event = j.Get("last_event").String();
     return s;
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(corrupt + e.what());
-  } catch (const JsonFieldError& e) {
-    return Status::InvalidArgument(corrupt + e.what());
-  }
+  });
+  if (!state.ok()) return Status::InvalidArgument("corrupt state: " + state.status().message());
+  return state;
 }
 
 StateStore::StateStore(std::string dir) : dir_(std::move(dir)), path_(dir_ + "/state.json") {}

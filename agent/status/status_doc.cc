@@ -1,7 +1,11 @@
 #include "status/status_doc.h"
 
-#include "common/json_field.h"
+#include "common/json_reader.h"
 #include "model/observed_json.h"
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace ipo::status {
 namespace {
@@ -13,99 +17,97 @@ json OrNull(const std::optional<T>& v) {
   return v ? ToJson(*v) : json();
 }
 
-// Decodes the object j[key] with `read(object, its path)`; nullopt when absent or null.
+// The object j[key] decoded by `read`; nullopt when absent or null.
 template <typename T, typename F>
-std::optional<T> Section(const json& j, const char* key, F&& read) {
-  const json* v = FindMember(j, key);
-  if (v == nullptr) return std::nullopt;
-  ExpectJsonObject(*v, key);
-  return read(*v, std::string(key));
+std::optional<T> Section(const JsonValue& j, std::string_view key, F&& read) {
+  std::optional<JsonValue> v = j.Find(key);
+  if (!v) return std::nullopt;
+  v->ExpectObject();
+  return read(*v);
 }
 
-ContainerView ContainerFrom(const json& c, const std::string& at) {
-  ExpectJsonObject(c, at);
-  return {FieldOr<std::string>(c, at, "name", ""),
-          FieldOr<std::string>(c, at, "id", ""),
-          FieldOr<bool>(c, at, "running", false),
-          FieldOr<std::vector<std::string>>(c, at, "networks", {}),
-          FieldOr<std::string>(c, at, "ipv4", ""),
-          FieldOr<std::string>(c, at, "ipv6", ""),
-          FieldOr<bool>(c, at, "managed", false),
-          FieldOr<std::string>(c, at, "policy_network", "")};
+uint64_t CountOr(const JsonValue& j, std::string_view key) {
+  std::optional<JsonValue> v = j.Find(key);
+  return v ? v->Uint(UINT64_MAX) : 0;
 }
 
-ConntrackFlush FlushFrom(const json& f, const std::string& at) {
+double NumberOr(const JsonValue& j, std::string_view key) {
+  std::optional<JsonValue> v = j.Find(key);
+  return v ? v->Number() : 0;
+}
+
+std::vector<std::string> StringsOr(const JsonValue& j, std::string_view key) {
+  std::optional<JsonValue> v = j.Find(key);
+  return v ? v->Strings() : std::vector<std::string>{};
+}
+
+ContainerView ContainerFrom(const JsonValue& c) {
+  c.ExpectObject();
+  return {c.StringOr("name", ""),         c.StringOr("id", ""),   c.BoolOr("running", false),
+          StringsOr(c, "networks"),       c.StringOr("ipv4", ""), c.StringOr("ipv6", ""),
+          c.BoolOr("managed", false),     c.StringOr("policy_network", "")};
+}
+
+ConntrackFlush FlushFrom(const JsonValue& f) {
   ConntrackFlush out;
-  out.at = FieldOr<std::string>(f, at, "at", "");
-  out.reason = FieldOr<std::string>(f, at, "reason", "");
-  out.targets = FieldOr<std::vector<std::string>>(f, at, "targets", {});
-  if (FindMember(f, "error") != nullptr) out.error = Field<std::string>(f, at, "error");
-  out.scanned = FieldOr<uint64_t>(f, at, "scanned", 0);
-  out.removed = FieldOr<uint64_t>(f, at, "removed", 0);
-  out.vanished = FieldOr<uint64_t>(f, at, "vanished", 0);
-  out.ms = FieldOr<double>(f, at, "ms", 0);
+  out.at = f.StringOr("at", "");
+  out.reason = f.StringOr("reason", "");
+  out.targets = StringsOr(f, "targets");
+  if (std::optional<JsonValue> error = f.Find("error")) out.error = error->String();
+  out.scanned = CountOr(f, "scanned");
+  out.removed = CountOr(f, "removed");
+  out.vanished = CountOr(f, "vanished");
+  out.ms = NumberOr(f, "ms");
   return out;
 }
 
-Conntrack ConntrackFrom(const json& c, const std::string& at) {
-  Conntrack out{FieldOr<bool>(c, at, "enabled", false), FieldOr<std::string>(c, at, "detail", ""),
-                FieldOr<uint64_t>(c, at, "flushes", 0),  FieldOr<uint64_t>(c, at, "removed", 0),
-                FieldOr<std::string>(c, at, "error", ""), std::nullopt};
-  if (const json* f = FindMember(c, "last_flush")) {
-    ExpectJsonObject(*f, JsonPath(at, "last_flush"));
-    out.last_flush = FlushFrom(*f, JsonPath(at, "last_flush"));
-  }
-  return out;
+Conntrack ConntrackFrom(const JsonValue& c) {
+  return {c.BoolOr("enabled", false),   c.StringOr("detail", ""),
+          CountOr(c, "flushes"),        CountOr(c, "removed"),
+          c.StringOr("error", ""),      Section<ConntrackFlush>(c, "last_flush", FlushFrom)};
 }
 
-AgentStatus Decode(const json& j) {
-  ExpectJsonObject(j, "");
+AgentStatus Decode(const JsonValue& j) {
+  j.ExpectObject();
   AgentStatus s;
-  s.health = FieldOr<std::string>(j, "", "health", s.health);
-  s.health_reason = FieldOr<std::string>(j, "", "health_reason", "");
-  s.generation = FieldOr<uint64_t>(j, "", "generation", 0);
-  s.policy = FieldOr<std::string>(j, "", "policy", "");
-  s.applied_at = FieldOr<std::string>(j, "", "applied_at", "");
-  if (const json* containers = FindMember(j, "containers")) {
-    ExpectJsonArray(*containers, "containers");
-    for (size_t i = 0; i < containers->size(); ++i)
-      s.containers.push_back(ContainerFrom((*containers)[i], JsonIndex("containers", i)));
+  s.health = j.StringOr("health", s.health);
+  s.health_reason = j.StringOr("health_reason", "");
+  s.generation = CountOr(j, "generation");
+  s.policy = j.StringOr("policy", "");
+  s.applied_at = j.StringOr("applied_at", "");
+  if (std::optional<JsonValue> containers = j.Find("containers")) {
+    for (size_t i = 0; i < containers->size(); ++i) s.containers.push_back(ContainerFrom(containers->At(i)));
   }
-  s.observed = Section<model::Observed>(j, "observed", [](const json& o, const std::string& at) {
-    auto observed = model::ObservedFromJson(o, at);
-    if (!observed.ok()) throw JsonFieldError(observed.status().message());
-    return *observed;
+  s.observed = Section<model::Observed>(j, "observed", model::ReadObserved);
+  s.publish_conflicts = StringsOr(j, "publish_conflicts");
+  s.last_event = Section<LastEvent>(j, "last_event", [](const JsonValue& e) {
+    return LastEvent{e.StringOr("event", ""), e.IntOr("time_nano", 0)};
   });
-  s.publish_conflicts = FieldOr<std::vector<std::string>>(j, "", "publish_conflicts", {});
-  s.last_event = Section<LastEvent>(j, "last_event", [](const json& e, const std::string& at) {
-    return LastEvent{FieldOr<std::string>(e, at, "event", ""), FieldOr<int64_t>(e, at, "time_nano", 0)};
+  s.docker = Section<DockerLink>(j, "docker", [](const JsonValue& d) {
+    return DockerLink{d.BoolOr("connected", false), d.StringOr("detail", "")};
   });
-  s.docker = Section<DockerLink>(j, "docker", [](const json& d, const std::string& at) {
-    return DockerLink{FieldOr<bool>(d, at, "connected", false), FieldOr<std::string>(d, at, "detail", "")};
+  s.agent_drift = StringsOr(j, "agent_drift");
+  s.drift_repairs = CountOr(j, "drift_repairs");
+  s.last_repair = Section<DriftRepair>(j, "last_repair", [](const JsonValue& r) {
+    return DriftRepair{r.StringOr("at", ""), r.StringOr("trigger", ""), NumberOr(r, "ms"),
+                       CountOr(r, "differences"), r.StringOr("first_difference", "")};
   });
-  s.agent_drift = FieldOr<std::vector<std::string>>(j, "", "agent_drift", {});
-  s.drift_repairs = FieldOr<uint64_t>(j, "", "drift_repairs", 0);
-  s.last_repair = Section<DriftRepair>(j, "last_repair", [](const json& r, const std::string& at) {
-    return DriftRepair{FieldOr<std::string>(r, at, "at", ""), FieldOr<std::string>(r, at, "trigger", ""),
-                       FieldOr<double>(r, at, "ms", 0), FieldOr<uint64_t>(r, at, "differences", 0),
-                       FieldOr<std::string>(r, at, "first_difference", "")};
+  s.tamper_notices = CountOr(j, "tamper_notices");
+  s.protection = Section<Protection>(j, "protection", [](const JsonValue& p) {
+    return Protection{p.StringOr("claim", ""), p.BoolOr("monitor", false), p.StringOr("monitor_error", "")};
   });
-  s.tamper_notices = FieldOr<uint64_t>(j, "", "tamper_notices", 0);
-  s.protection = Section<Protection>(j, "protection", [](const json& p, const std::string& at) {
-    return Protection{FieldOr<std::string>(p, at, "claim", ""), FieldOr<bool>(p, at, "monitor", false),
-                      FieldOr<std::string>(p, at, "monitor_error", "")};
+  // Kept as written (restore/boot_restore.h owns its form); read once per CLI call.
+  if (std::optional<JsonValue> boot = j.Find("boot_restore")) s.boot_restore = json::parse(boot->Dump());
+  s.state_save = Section<StateSave>(j, "state_save", [](const JsonValue& v) {
+    return StateSave{v.BoolOr("ok", true), v.StringOr("error", "")};
   });
-  if (const json* boot = FindMember(j, "boot_restore")) s.boot_restore = *boot;
-  s.state_save = Section<StateSave>(j, "state_save", [](const json& v, const std::string& at) {
-    return StateSave{FieldOr<bool>(v, at, "ok", true), FieldOr<std::string>(v, at, "error", "")};
+  s.reload_refused = j.StringOr("reload_refused", "");
+  s.syncs = CountOr(j, "syncs");
+  s.events = CountOr(j, "events");
+  s.last_apply = Section<LastApply>(j, "last_apply", [](const JsonValue& a) {
+    return LastApply{a.StringOr("kind", ""), NumberOr(a, "ms")};
   });
-  s.reload_refused = FieldOr<std::string>(j, "", "reload_refused", "");
-  s.syncs = FieldOr<uint64_t>(j, "", "syncs", 0);
-  s.events = FieldOr<uint64_t>(j, "", "events", 0);
-  s.last_apply = Section<LastApply>(j, "last_apply", [](const json& a, const std::string& at) {
-    return LastApply{FieldOr<std::string>(a, at, "kind", ""), FieldOr<double>(a, at, "ms", 0)};
-  });
-  s.problems = FieldOr<std::vector<std::string>>(j, "", "problems", {});
+  s.problems = StringsOr(j, "problems");
   s.conntrack = Section<Conntrack>(j, "conntrack", ConntrackFrom);
   return s;
 }
@@ -179,12 +181,12 @@ json ToJson(const AgentStatus& s) {
           {"conntrack", OrNull(s.conntrack)}};
 }
 
-Result<AgentStatus> FromJson(const json& j) {
-  try {
-    return Decode(j);
-  } catch (const JsonFieldError& e) {
-    return Status::InvalidArgument(std::string("status: ") + e.what());
-  }
+Result<AgentStatus> FromJson(std::string_view text) {
+  // The agent's own document: bounded like the state file, but with room for long messages.
+  JsonReadOptions options;
+  options.limits = JsonLimits{/*max_bytes=*/64 << 20, /*max_depth=*/64, /*max_string=*/1 << 20};
+  options.null_is_absent = true;
+  return ReadJsonAs<AgentStatus>(text, "status", options, Decode);
 }
 
 }  // namespace ipo::status

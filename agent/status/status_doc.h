@@ -9,7 +9,7 @@
 // that is absent (or null) takes the default below; a section that is absent stays nullopt
 // and the CLI shows it as absent ({} or null in its JSON, no line in its text), never as
 // zeros it did not get. Unknown members are ignored. A member of the wrong type is an error
-// naming its path ("conntrack.flushes: expected an integer ...").
+// naming its path ("status:1: conntrack.flushes: must be between 0 and ..., got -1").
 //
 // Drift: the CLI RECOMPUTES it, always; it does not trust "agent_drift". The two answer
 // different questions. "agent_drift" is the agent's last periodic check of the kernel against
@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -130,9 +131,10 @@ struct AgentStatus {
 
 // Every member; a nullopt section as null.
 nlohmann::json ToJson(const AgentStatus& s);
-// InvalidArgument "status: <path>: <problem>" for a document that is not an object or has a
+// Reads the JSON text of ToJson (common/json_reader.h). InvalidArgument
+// "status:<line>: <path>: <problem>" for a document that is not JSON, not an object or has a
 // member of the wrong type.
-Result<AgentStatus> FromJson(const nlohmann::json& j);
+Result<AgentStatus> FromJson(std::string_view text);
 
 // The pieces status_report.h writes again in its own layout.
 nlohmann::json ToJson(const ContainerView& c);
