@@ -54,25 +54,9 @@ ipo_mongo_lab_stop_pid() {
   ipo_wait_for 10 ipo_mongo_lab_pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 }
 
-# ipo_mongo_lab_dir: make the lab dir (see the header) and set LAB.
-ipo_mongo_lab_dir() {
-  if [[ -z ${IPO_MONGO_LAB_DIR:-} ]]; then
-    LAB=$(mktemp -d /tmp/ipo-mongo-lab.XXXXXX)
-    return 0
-  fi
-  if [[ -e $IPO_MONGO_LAB_DIR ]]; then
-    [[ -f $IPO_MONGO_LAB_DIR/.ipo-mongo-lab ]] ||
-      ipo_die "$IPO_MONGO_LAB_DIR exists but is not a mongo lab directory; not removing it"
-    rm -rf "$IPO_MONGO_LAB_DIR"
-  fi
-  mkdir -p "$IPO_MONGO_LAB_DIR"
-  touch "$IPO_MONGO_LAB_DIR/.ipo-mongo-lab"
-  LAB=$IPO_MONGO_LAB_DIR
-}
-
 ipo_mongo_lab_up() {
   ipo_mongo_lab_check
-  ipo_mongo_lab_dir
+  LAB=$(ipo_lab_dir "${IPO_MONGO_LAB_DIR:-}" .ipo-mongo-lab /tmp/ipo-mongo-lab.XXXXXX)
   mkdir -p "$LAB"/{fdb/data,fdb/state,ssh,remote,work,bin}
   MONGO_PORT=$(ipo_mongo_lab_free_port)
   SSH_PORT=$(ipo_mongo_lab_free_port)

@@ -186,26 +186,10 @@ ipo_nginx_lab_check() {
   [[ -x $(ngx_netctl) ]] || ipo_die "ipo-netctl not built: $(ngx_netctl)"
 }
 
-# ipo_nginx_lab_dir: make the lab dir (see the header) and set NGX_DIR.
-ipo_nginx_lab_dir() {
-  if [[ -z ${IPO_NGINX_LAB_DIR:-} ]]; then
-    NGX_DIR=$(mktemp -d /tmp/ipo-ngx.XXXXXX)
-    return 0
-  fi
-  if [[ -e $IPO_NGINX_LAB_DIR ]]; then
-    [[ -f $IPO_NGINX_LAB_DIR/.ipo-nginx-lab ]] ||
-      ipo_die "$IPO_NGINX_LAB_DIR exists but is not an nginx lab directory; not removing it"
-    rm -rf "$IPO_NGINX_LAB_DIR"
-  fi
-  mkdir -p "$IPO_NGINX_LAB_DIR"
-  touch "$IPO_NGINX_LAB_DIR/.ipo-nginx-lab"
-  NGX_DIR=$IPO_NGINX_LAB_DIR
-}
-
 ipo_nginx_lab_up() {
   ipo_nginx_lab_check
   ipo_nginx_lab_kill_leftovers
-  ipo_nginx_lab_dir
+  NGX_DIR=$(ipo_lab_dir "${IPO_NGINX_LAB_DIR:-}" .ipo-nginx-lab /tmp/ipo-ngx.XXXXXX)
   chmod 755 "$NGX_DIR"
   mkdir -p "$NGX_DIR"/{tls,conf,run,log}
   # shellcheck disable=SC2034 # used by the tests that source this file
