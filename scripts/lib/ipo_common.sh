@@ -36,6 +36,24 @@ ipo_usage() {
   sed -n '/^# Usage:/,/^[^#]/{/^#/!d;s/^# \{0,1\}//;p}' "$file"
 }
 
+# ipo_lab_dir FIXED MARKER TEMPLATE: make a lab directory and print its path: FIXED when
+# set (an old one is removed first, but only when it holds the file MARKER that marks it as
+# that lab's; MARKER is created), else a new `mktemp -d TEMPLATE`.
+ipo_lab_dir() {
+  local fixed=$1 marker=$2 template=$3
+  if [[ -z $fixed ]]; then
+    mktemp -d "$template"
+    return 0
+  fi
+  if [[ -e $fixed ]]; then
+    [[ -f $fixed/$marker ]] || ipo_die "$fixed exists but has no $marker (not a lab directory); not removing it"
+    rm -rf "$fixed"
+  fi
+  mkdir -p "$fixed"
+  touch "$fixed/$marker"
+  printf '%s\n' "$fixed"
+}
+
 # ipo_wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; 1 on timeout.
 ipo_wait_for() {
   local timeout=$1

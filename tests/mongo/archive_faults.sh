@@ -2,7 +2,7 @@
 # Usage: archive_faults.sh CASE
 #
 # The fault matrix of scripts/ipo-mongo-archive, one CASE per CTest test, each in its own
-# loopback lab (tests/mongo/lab.sh). Every case checks that 0 documents are lost (each
+# loopback lab (scripts/lib/ipo_mongo_lab.sh). Every case checks that 0 documents are lost (each
 # January document is still in the database or in the uploaded archive), that the webhook
 # is called exactly when it should be, and then (where the job can finish) that a rerun
 # with --resume completes: the restored archive equals January document by document and
@@ -80,9 +80,9 @@ jan_partly_deleted() { local n; n=$(td count --month "$M"); ((n > 0 && n < 1000)
 
 case_mongo_down() {
   seed
-  lab_mongo_stop
+  ipo_mongo_lab_ferretdb_stop
   job_alerts check
-  lab_mongo_start
+  ipo_mongo_lab_ferretdb_start
   no_loss
   recover
 }
@@ -116,11 +116,11 @@ case_disk_full() {
 
 case_sftp_refused() {
   seed
-  lab_sshd_stop
+  ipo_mongo_lab_sshd_stop
   job_alerts upload
   [[ $(state_step "$M") == dumped ]] || fail "state should be 'dumped', is '$(state_step "$M")'"
   no_loss
-  lab_sshd_start
+  ipo_mongo_lab_sshd_start
   recover
 }
 
@@ -128,14 +128,14 @@ case_sftp_dropped() {
   seed --random-payload --payload 2000
   SFTP_OPTS="-l 200" job_bg --month "$M"
   wait_until 60 part_has_bytes "$REMOTE_DIR/*.bson.gz.part"
-  lab_sshd_stop
+  ipo_mongo_lab_sshd_stop
   local rc=0
   wait "$JOB_PID" || rc=$?
   job_reaped
   expect_alert "$rc" upload 0
   [[ -z $(compgen -G "$REMOTE_DIR/*.bson.gz") ]] || fail "a final archive name appeared after a dropped upload"
   no_loss
-  lab_sshd_start
+  ipo_mongo_lab_sshd_start
   recover
 }
 
@@ -168,16 +168,16 @@ EOF
 
 case_webhook_down() {
   seed
-  lab_hook_stop
-  lab_mongo_stop
+  ipo_mongo_lab_hook_stop
+  ipo_mongo_lab_ferretdb_stop
   local rc=0 t0=$SECONDS
   job --month "$M" || rc=$?
   ((rc == 1)) || fail "expected exit 1 with Mongo down and webhook down, got $rc"
   ((SECONDS - t0 < 60)) || fail "job took $((SECONDS - t0)) s with the webhook down"
   grep -q 'webhook: giving up after 2 attempts' "$LAB/job.log" || fail "no 'giving up' line for the webhook"
   ok "webhook down: job still exits 1 in $((SECONDS - t0)) s and logs the lost alert"
-  lab_mongo_start
-  lab_hook_start
+  ipo_mongo_lab_ferretdb_start
+  ipo_mongo_lab_hook_start
   no_loss
   recover
 }
@@ -266,7 +266,7 @@ case_bad_uri() {
   ((rc == 2)) || fail "malformed config line should exit 2, got $rc"
   grep -q "$LAB/bad2.env:1: expected KEY=VALUE" "$LAB/job.log" || fail "no message naming file and line"
   ok "malformed URI / config refused with exit 2, no webhook"
-  port=$(lab_free_port)
+  port=$(ipo_mongo_lab_free_port)
   rc=0
   MONGO_URI="mongodb://127.0.0.1:$port/?serverSelectionTimeoutMS=2000" MONGO_TIMEOUT_MS=2000 job --month "$M" || rc=$?
   expect_alert "$rc" check 0
@@ -342,12 +342,12 @@ case_secret_uri() {
     job --month "$M") || rc=$?
   ((rc == 0)) || { kill "$scan"; fail "archive run with a password URI failed (exit $rc)"; }
   # A failing run too (server gone): its error lines and webhook body must not carry it.
-  lab_mongo_stop
+  ipo_mongo_lab_ferretdb_stop
   rc=0
   (unset MONGO_URI && IPO_MONGO_ARCHIVE_ENV=$LAB/cred.env job --month 2024-02) || rc=$?
   kill "$scan"
   wait "$scan" 2>/dev/null || true
-  lab_mongo_start
+  ipo_mongo_lab_ferretdb_start
   ((rc == 1)) && [[ $(hook_count) == 1 && $(hook_last_field step) == check ]] ||
     fail "the run with Mongo down should fail in check with one alert (exit $rc, $(hook_count) alerts)"
   [[ ! -s $hits ]] || fail "the password was on a command line while the job ran: $(head -c 300 "$hits")"

@@ -2,7 +2,7 @@
 # Usage: tests/nginx/nginx_functional.sh
 #
 # Question 二 against a real nginx 1.22 + php-fpm 8.2 (Debian), configured by
-# `ipo-netctl render nginx` (lab: tests/nginx/lab.sh, namespace ipo-ngx, loopback only):
+# `ipo-netctl render nginx` (lab: scripts/lib/ipo_nginx_lab.sh, namespace ipo-ngx, loopback only):
 # nginx -t clean, HTTP/2 via ALPN, 301 with the exact Location, unknown hosts refused,
 # crawler User-Agents proxied to bot.ipo.com with the original Host/URI and X-Forwarded-*,
 # /api/{name} through php-fpm's unix socket, bad or missing names 404 without php-fpm,
