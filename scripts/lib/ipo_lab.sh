@@ -14,6 +14,9 @@
 # REQUIRES: ipo_common.sh and ipo_dockerd.sh sourced; root; iproute2, nsenter, curl, jq, nft,
 #   busybox, /usr/sbin/dockerd, /usr/bin/docker.
 
+# The settings below are read by the ipo_lab_*.sh files sourced at the end and by callers,
+# so a check of this file alone sees them unused.
+# shellcheck disable=SC2034
 IPO_LAB_LIB=${BASH_SOURCE[0]}
 IPO_LAB_SRC=${IPO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 IPO_LAB_RUN=/run/ipo-lab
