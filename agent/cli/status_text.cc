@@ -19,6 +19,12 @@ void Header(const status::StatusReport& s, std::ostringstream& o) {
   o << Pad("docker", 10) << (d.connected ? "connected" : "not connected");
   if (!d.detail.empty()) o << " (" << d.detail << ")";
   o << "\n" << Pad("event", 10) << (a.last_event ? a.last_event->event : "none") << "\n";
+  if (const auto& r = a.last_full_resync) {
+    o << Pad("resync", 10) << r->at << " (" << r->reason << "): " << r->containers << " containers listed in " << r->ms
+      << " ms; " << a.full_resyncs << " full list(s), " << a.lookups << " Docker request(s) in all; "
+      << (r->corrected.empty() ? "nothing corrected" : std::to_string(r->corrected.size()) + " corrected:") << "\n";
+    for (const std::string& c : r->corrected) o << Pad("", 10) << "  " << c << "\n";
+  }
   const nlohmann::json& b = a.boot_restore;
   o << Pad("boot", 10) << b.value("result", "none") << ": " << b.value("detail", "");
   if (!b.value("at", "").empty()) o << " (at " << b.value("at", "") << ")";

@@ -13,4 +13,10 @@ std::string NowIso() {
   return buf;
 }
 
+int64_t NowNano() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
 }  // namespace ipo

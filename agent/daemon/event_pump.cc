@@ -4,6 +4,8 @@
 #include <set>
 #include <thread>
 
+#include "common/clock_text.h"
+
 namespace ipo::daemon {
 
 void WorkQueue::Push(WorkItem item) {
@@ -39,6 +41,10 @@ void EventPump::Run() {
   while (!stop_) {
     auto version = docker_.Negotiate();
     if (version.ok()) {
+      // The full list that kConnected starts may run before the stream below is open: the
+      // stream starts a second before now, so no event after the list is missed (the model
+      // is kept by look-ups; replaying an event costs one look-up, missing one a stale model).
+      if (since_nano_ == 0) since_nano_ = NowNano() - 1000000000;
       queue_.Push({WorkItem::Kind::kConnected, {}, *version});
       announced_down = false;
       backoff = std::chrono::milliseconds(200);

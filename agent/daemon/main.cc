@@ -47,6 +47,8 @@ struct Options {
   std::string run_dir = "/run/ipo-netd";
   std::string docker_root;  // "" = data-root of /etc/docker/daemon.json, else /var/lib/docker
   int drift_interval_s = 10;
+  int resync_interval_s = 300;
+  bool full_sync_per_event = false;
   std::string log_level = "info";
   std::string claim_tables = "auto";
   bool no_monitor = false;
@@ -188,6 +190,8 @@ int Run(const Options& opt) {
   ipo::daemon::ReconcileLoop loop(
       reconciler, queue,
       {.drift_interval = std::chrono::seconds(opt.drift_interval_s),
+       .resync_interval = std::chrono::seconds(opt.resync_interval_s),
+       .full_sync_per_event = opt.full_sync_per_event,
        .load_policy = [&] { return ipo::policy::LoadPolicy(opt.policy); },
        .notify = [](const std::string& state) { sd_notify(0, state.c_str()); },
        .watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0,
@@ -217,6 +221,14 @@ int main(int argc, char** argv) {
   app.add_option("--drift-interval", opt.drift_interval_s, "seconds between drift checks")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  app.add_option("--resync-interval", opt.resync_interval_s,
+                 "seconds between full re-lists of the host (events keep it current in between; a reconnect "
+                 "or a failed look-up re-lists at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 86400));
+  app.add_flag("--full-sync-per-event", opt.full_sync_per_event,
+               "re-list the whole host for every batch of Docker events instead of looking up what they name "
+               "(the behaviour before the incremental model; for comparison and diagnosis)");
   app.add_option("--log-level", opt.log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

@@ -67,6 +67,14 @@ PlacementPlan PlanPlacement(const policy::Policy& policy, const std::vector<dock
       }
       continue;
     }
+    // --network container:X: no network stack of its own. Docker refuses to connect it once
+    // it runs but records a connect made while it is only created, which then never takes
+    // effect: never try, in either state.
+    if (c.network_mode.rfind("container:", 0) == 0) {
+      plan.problems.push_back("container " + c.name + " cannot be connected to " + pc->network + ": it runs with --network " +
+                              c.network_mode.substr(0, 22) + " (another container's network stack); left unpublished");
+      continue;
+    }
     bool attached = false;
     for (const docker::Endpoint& e : c.endpoints) {
       if (e.network == "host" || e.network == "none") {

@@ -3,8 +3,10 @@
 // policy network and nowhere else. A pure function of the policy and what Docker reports;
 // the Reconciler carries the plan out.
 //
-// Containers the policy does not name are left alone. Containers in network mode "host"
-// or "none" cannot be moved: that is reported as a problem.
+// Containers the policy does not name are left alone. Containers in network mode "host",
+// "none" or "container:X" cannot be moved: that is reported as a problem (no connect is
+// tried for "container:X": Docker would record one made while the container is only
+// created, and it would never take effect).
 //
 // A policy network that already exists with another bridge name, driver or subnet is
 // refused: the rules guard the policy's bridge name and subnet, not what that network has.

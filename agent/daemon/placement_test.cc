@@ -95,3 +95,23 @@ TEST_CASE("policy docker_publish none: -p bindings are reserved by Docker but ne
   CHECK(o.docker_published.empty());
   CHECK(o.proxy_ports == std::vector<model::ProxyPort>{{6, 7000}});
 }
+
+TEST_CASE("a container sharing another's network stack is never connected, created or running") {
+  auto p = LabPolicy();
+  for (bool running : {false, true}) {
+    docker::ContainerInfo c;
+    c.id = "a1";
+    c.name = "docker_a";
+    c.running = running;
+    c.network_mode = "container:0123456789abcdef0123456789abcdef";
+    // A connect Docker recorded while it was only created: still not on the network.
+    if (running) c.endpoints = {{"ipo-shared", "", "", ""}};
+    auto plan = daemon::PlanPlacement(p, {}, {c});
+    CHECK(plan.connect.empty());
+    CHECK(plan.disconnect.empty());
+    REQUIRE(plan.problems.size() == 1);
+    CHECK(plan.problems[0] ==
+          "container docker_a cannot be connected to ipo-shared: it runs with --network container:0123456789ab "
+          "(another container's network stack); left unpublished");
+  }
+}

@@ -2,23 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
+#include "common/clock_text.h"
 
 namespace ipo::daemon {
-namespace {
 
 using namespace std::chrono_literals;
 
-int64_t NowNano() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-}  // namespace
-
 struct ReconcileLoop::Batch {
   bool sync = false;
+  bool full = false;                  // re-list the host (else look up what `events` name)
+  std::vector<docker::Event> events;  // the relevant ones, in order
   std::string reason;
   std::string tamper;  // the first foreign change of this batch
   Clock::time_point tamper_noticed{};
@@ -29,6 +22,7 @@ struct ReconcileLoop::Batch {
 ReconcileLoop::ReconcileLoop(Reconciler& reconciler, WorkQueue& queue, Options options)
     : reconciler_(reconciler), queue_(queue), opt_(std::move(options)), retry_backoff_(opt_.retry_first) {
   next_drift_check_ = opt_.now() + opt_.drift_interval;
+  next_resync_ = opt_.now() + opt_.resync_interval;
 }
 
 void ReconcileLoop::Run() {
@@ -53,9 +47,14 @@ bool ReconcileLoop::RunOnce() {
     if (!drift.ok()) spdlog::error("repairing after a foreign change: {}", drift.status().message());
   }
   if (!batch.sync && opt_.now() >= retry_at_) {
-    batch.sync = true;
+    batch.sync = batch.full = true;
     batch.reason = "retry after a failed sync";
   }
+  if (!batch.full && opt_.now() >= next_resync_) {
+    batch.sync = batch.full = true;
+    batch.reason = batch.reason.empty() ? "periodic full resync" : batch.reason + "; periodic full resync";
+  }
+  if (batch.sync && opt_.full_sync_per_event) batch.full = true;
   if (batch.sync) SyncFor(batch);
   if (opt_.now() >= next_drift_check_) DriftCheck();
   if (opt_.after_turn) opt_.after_turn();
@@ -69,6 +68,7 @@ bool ReconcileLoop::Handle(const WorkItem& item, Batch& batch) {
       reconciler_.NoteEvent(item.event);
       if (Relevant(item.event)) {
         batch.sync = true;
+        batch.events.push_back(item.event);
         if (!batch.first_event_nano) batch.first_event_nano = item.event.time_nano;
         batch.last_event_nano = item.event.time_nano;
         batch.reason = "event " + item.event.action + " " + EventSubject(item.event);
@@ -76,14 +76,14 @@ bool ReconcileLoop::Handle(const WorkItem& item, Batch& batch) {
       break;
     case WorkItem::Kind::kConnected:
       reconciler_.SetDocker(true, "connected, API " + item.detail);
-      batch.sync = true;
+      batch.sync = batch.full = true;
       batch.reason = "docker connected";
       break;
     case WorkItem::Kind::kDisconnected:
       reconciler_.SetDocker(false, item.detail);
       break;
     case WorkItem::Kind::kResync:
-      batch.sync = true;
+      batch.sync = batch.full = true;
       batch.reason = "resync requested";
       break;
     case WorkItem::Kind::kReload: {
@@ -114,7 +114,8 @@ bool ReconcileLoop::Handle(const WorkItem& item, Batch& batch) {
 }
 
 void ReconcileLoop::SyncFor(const Batch& batch) {
-  Status st = reconciler_.Sync(batch.reason);
+  Status st = batch.full ? reconciler_.Sync(batch.reason) : reconciler_.Update(batch.events, batch.reason);
+  if (batch.full) next_resync_ = opt_.now() + opt_.resync_interval;
   if (st.ok()) {
     retry_at_ = Clock::time_point::max();
     retry_backoff_ = opt_.retry_first;
@@ -137,7 +138,7 @@ void ReconcileLoop::DriftCheck() {
   reconciler_.RetrySave();
   // A host service that started or stopped on a container's -p port: decide again.
   if (reconciler_.HostSocketsChanged()) {
-    Status st = reconciler_.Sync("host sockets on a -p port changed");
+    Status st = reconciler_.Update({}, "host sockets on a -p port changed");
     if (!st.ok()) spdlog::warn("sync after a host socket change: {}", st.message());
   }
   auto drift = reconciler_.CheckDrift(/*repair=*/true);

@@ -12,8 +12,10 @@ namespace {
 // A Reconciler on fakes and a loop on a clock that moves only when the test says so: a turn
 // whose deadline has come never waits, and one with an item queued returns at once.
 struct Loop : daemon::testfix::Fixture {
-  explicit Loop(std::chrono::milliseconds drift = 10s) : drift_interval(drift) {}
+  explicit Loop(std::chrono::milliseconds drift = 10s, bool full_per_event = false)
+      : drift_interval(drift), full_sync_per_event(full_per_event) {}
   std::chrono::milliseconds drift_interval;
+  bool full_sync_per_event;
   daemon::ReconcileLoop::Clock::time_point now{std::chrono::hours(1)};
   std::vector<std::string> notified;
   int turns = 0;
@@ -25,6 +27,7 @@ struct Loop : daemon::testfix::Fixture {
   daemon::ReconcileLoop::Options MakeOptions() {
     daemon::ReconcileLoop::Options o;
     o.drift_interval = drift_interval;
+    o.full_sync_per_event = full_sync_per_event;
     o.now = [this] { return now; };
     o.load_policy = [this] { return next_policy; };
     o.notify = [this](const std::string& s) { notified.push_back(s); };
@@ -171,4 +174,37 @@ TEST_CASE("stop ends the loop: the items queued with it are noted, nothing is sy
   CHECK(t.r.StatusJson()["protection"]["monitor_error"] == "recv: No buffer space available");
   CHECK(t.turns == 0);
   CHECK(t.notified == std::vector<std::string>{"STOPPING=1"});
+}
+
+TEST_CASE("events sync from the model; a reconnect, a resync request and the resync timer re-list the host") {
+  Loop t(std::chrono::hours(1));
+  t.docker.Run("docker_a");
+  t.Push(WorkItem::Kind::kConnected, "1.41");
+  REQUIRE(t.loop.RunOnce());
+  CHECK(t.docker.list_calls == 1);
+  CHECK(t.loop.next_wake() == t.now + 5min);  // the periodic full resync comes first
+  t.Event("die", "docker_a");
+  t.Event("start", "docker_a");
+  REQUIRE(t.loop.RunOnce());
+  CHECK(t.Syncs() == 2);
+  CHECK(t.docker.list_calls == 1);  // one look-up, no list
+  t.now += 5min;
+  REQUIRE(t.loop.RunOnce());
+  CHECK(t.docker.list_calls == 2);
+  CHECK(t.r.StatusJson()["last_full_resync"]["reason"] == "periodic full resync");
+  CHECK(t.loop.next_wake() == t.now + 5min);
+  t.Push(WorkItem::Kind::kResync);
+  REQUIRE(t.loop.RunOnce());
+  CHECK(t.docker.list_calls == 3);
+}
+
+TEST_CASE("with full_sync_per_event every batch of events re-lists the host") {
+  Loop t(std::chrono::hours(1), /*full_per_event=*/true);
+  t.docker.Run("docker_a");
+  t.Push(WorkItem::Kind::kConnected, "1.41");
+  REQUIRE(t.loop.RunOnce());
+  t.Event("die", "docker_a");
+  REQUIRE(t.loop.RunOnce());
+  CHECK(t.docker.list_calls == 2);
+  CHECK(t.r.StatusJson()["last_full_resync"]["reason"] == "event die docker_a");
 }

@@ -54,17 +54,55 @@ Status Reconciler::Restore(const std::vector<model::ProxyPort>& docker_ports) {
   return st;
 }
 
+Status Reconciler::RefreshModel(const std::vector<docker::Event>* events, const std::string& reason) {
+  std::string why = reason;
+  if (events && model_.primed()) {
+    auto changes = model_.Update(docker_, *events);
+    if (changes.ok()) {
+      lookups_ += changes->lookups;
+      NoteAdded(changes->added);
+      return Status::Ok();
+    }
+    spdlog::warn("{}: look-up failed ({}); re-listing the host", reason, changes.status().message());
+    why = reason + "; a look-up failed: " + changes.status().message();
+  } else if (events) {
+    why = reason + "; no full list yet";
+  }
+  auto start = Clock::now();
+  auto changes = model_.Resync(docker_);
+  if (!changes.ok()) return changes.status();
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  ++full_resyncs_;
+  lookups_ += changes->lookups;
+  NoteAdded(changes->added);
+  // The first list fills an empty model: nothing to correct. Later, a correction means the
+  // events missed something (or Docker was away): worth a warning on a periodic resync.
+  std::vector<std::string> corrected = full_resyncs_ == 1 ? std::vector<std::string>{} : changes->corrected;
+  if (!corrected.empty()) {
+    spdlog::warn("full resync ({}) corrected {} difference(s) in the model of the host, first: {}", why,
+                 corrected.size(), corrected.front());
+  } else {
+    spdlog::debug("full resync ({}): {} containers in {:.1f} ms, nothing to correct", why,
+                  model_.containers().size(), ms);
+  }
+  last_full_resync_ = status::FullResync{NowIso(), why, ms, model_.containers().size(), std::move(corrected)};
+  return Status::Ok();
+}
+
+void Reconciler::NoteAdded(const std::vector<std::string>& names) const {
+  for (const std::string& name : names)
+    if (!policy_.FindContainer(name)) spdlog::info("container {} is not named by the policy: left alone", name);
+}
+
 Status Reconciler::Place() {
-  auto networks = docker_.ListNetworks();
-  if (!networks.ok()) return networks.status();
-  auto containers = docker_.ListContainers();
-  if (!containers.ok()) return containers.status();
+  const std::vector<docker::NetworkInfo>& networks = model_.networks();
+  const std::vector<docker::ContainerInfo>& containers = model_.containers();
   host_sockets_.Read();
   // Guard new docker-proxy ports BEFORE the slow network moves below (seconds): `docker run
   // -p` starts docker-proxy milliseconds after `create`, and the ports are known from then.
   // The -p bindings of containers that need no move are published here too.
   if (applied_) {
-    model::Observed now = Observe(policy_, *networks, *containers, host_sockets_.last());
+    model::Observed now = Observe(policy_, networks, containers, host_sockets_.last());
     released_ports_.Keep(now.proxy_ports, state_.observed.proxy_ports, host_sockets_.last(), Clock::now());
     if (now.proxy_ports != state_.observed.proxy_ports || now.docker_published != state_.observed.docker_published ||
         now.bridges != state_.observed.bridges) {
@@ -72,19 +110,15 @@ Status Reconciler::Place() {
       if (!guarded.ok()) return guarded;
     }
   }
-  PlacementPlan plan = PlanPlacement(policy_, *networks, *containers);
+  PlacementPlan plan = PlanPlacement(policy_, networks, containers);
   problems_ = plan.problems;
   for (const auto& p : plan.problems) spdlog::warn("placement: {}", p);
-  for (const auto& c : *containers) {
-    if (!policy_.FindContainer(c.name) &&
-        std::none_of(containers_.begin(), containers_.end(), [&](const auto& k) { return k.id == c.id; }))
-      spdlog::info("container {} is not named by the policy: left alone", c.name);
-  }
   // One network or container Docker refuses (a name taken by something else, a container
   // sharing another's network stack with --network container:X) must not stall the host:
   // it is left where it is, unpublished (the compiler publishes only addresses on policy
   // networks), reported in status as a problem (health "degraded"), and the rest of the
   // sync (other placements, removals, publications) still applies.
+  std::vector<std::string> moved;
   for (const auto& spec : plan.create) {
     spdlog::info("creating network {} (bridge {}, {} {})", spec.name, spec.bridge_name, spec.subnet_v4, spec.subnet_v6);
     Status st = docker_.CreateNetwork(spec);
@@ -95,33 +129,38 @@ Status Reconciler::Place() {
     Status st = docker_.ConnectNetwork(net, name);
     if (!st.ok()) NoteProblem("container " + name + " cannot be connected to " + net + ": " + st.message() +
                               "; left unpublished");
+    moved.push_back(name);
   }
   for (const auto& [net, name] : plan.disconnect) {
     spdlog::info("disconnecting {} from {}: not its policy network", name, net);
     Status st = docker_.DisconnectNetwork(net, name);
     if (!st.ok()) spdlog::warn("disconnect {} from {}: {}", name, net, st.message());
+    moved.push_back(name);
   }
-  if (!plan.empty()) {
-    networks = docker_.ListNetworks();
-    if (!networks.ok()) return networks.status();
-    containers = docker_.ListContainers();
-    if (!containers.ok()) return containers.status();
-  }
-  networks_ = std::move(*networks);
-  containers_ = std::move(*containers);
+  if (plan.empty()) return Status::Ok();
+  auto changes = model_.Refresh(docker_, moved, !plan.create.empty());
+  if (!changes.ok()) return changes.status();
+  lookups_ += changes->lookups;
   return Status::Ok();
 }
 
-bool Reconciler::HostSocketsChanged() { return host_sockets_.Changed(containers_); }
+bool Reconciler::HostSocketsChanged() { return host_sockets_.Changed(model_.containers()); }
 
 void Reconciler::NoteProblem(const std::string& problem) {
   spdlog::warn("placement: {}", problem);
   problems_.push_back(problem);
 }
 
-Status Reconciler::Sync(const std::string& reason) {
+Status Reconciler::Sync(const std::string& reason) { return Reconcile(nullptr, reason); }
+
+Status Reconciler::Update(const std::vector<docker::Event>& events, const std::string& reason) {
+  return Reconcile(&events, reason);
+}
+
+Status Reconciler::Reconcile(const std::vector<docker::Event>* events, const std::string& reason) {
   ++syncs_;
-  Status st = Place();
+  Status st = RefreshModel(events, reason);
+  if (st.ok()) st = Place();
   if (!st.ok()) {
     last_error_ = st.message();
     spdlog::warn("sync ({}): docker: {}; keeping the ruleset in force", reason, st.message());
@@ -129,7 +168,7 @@ Status Reconciler::Sync(const std::string& reason) {
     return st;
   }
   std::vector<std::string> conflicts;
-  model::Observed observed = Observe(policy_, networks_, containers_, host_sockets_.last(), &conflicts);
+  model::Observed observed = Observe(policy_, model_.networks(), model_.containers(), host_sockets_.last(), &conflicts);
   for (const auto& c : conflicts)
     if (std::find(publish_conflicts_.begin(), publish_conflicts_.end(), c) == publish_conflicts_.end())
       spdlog::warn("publication: {}", c);
@@ -286,7 +325,7 @@ Status Reconciler::ReplacePolicy(policy::Policy p) {
 
 void Reconciler::Publish() {
   status::AgentStatus s;
-  for (const auto& c : containers_) {
+  for (const auto& c : model_.containers()) {
     const policy::Container* pc = policy_.FindContainer(c.name);
     status::ContainerView& v = s.containers.emplace_back();
     v.name = c.name;
@@ -321,6 +360,9 @@ void Reconciler::Publish() {
   s.state_save = status::StateSave{state_error_.empty(), state_error_};
   s.reload_refused = reload_refused_;
   s.syncs = syncs_;
+  s.full_resyncs = full_resyncs_;
+  s.lookups = lookups_;
+  s.last_full_resync = last_full_resync_;
   s.events = events_;
   s.last_apply = status::LastApply{last_apply_kind_, last_apply_ms_};
   s.problems = problems_;

@@ -1,4 +1,7 @@
-// Reconciler: turns what Docker reports into the enforced ruleset. Each Sync() places the
+// Reconciler: turns what Docker reports into the enforced ruleset. What Docker has is kept in
+// a HostModel (daemon/host_model.h): Sync() re-lists the host (start, reconnect, periodic,
+// any doubt); Update() looks up only what a batch of events names, so an event costs the
+// same on a host with 3 containers or 1,000. Either then places the
 // policy's containers on their networks (a placement Docker refuses is skipped, logged and
 // shown as a problem; it never stops the rest), observes their addresses, compiles the whole
 // desired ruleset (compile/compiler.h) and applies it in ONE netlink batch: only set/map
@@ -31,6 +34,7 @@
 #include "common/status.h"
 #include "compile/compiler.h"
 #include "conntrack/flusher.h"
+#include "daemon/host_model.h"
 #include "daemon/host_sockets.h"
 #include "daemon/released_ports.h"
 #include "docker/docker_api.h"
@@ -54,8 +58,15 @@ class Reconciler {
   // `docker_ports` (from Docker's files, restore::DockerPorts) are guarded too: containers
   // created while the agent was not running are in no saved state.
   Status Restore(const std::vector<model::ProxyPort>& docker_ports = {});
-  // Full sync with Docker; `reason` goes to the log ("event start docker_a", "reconnect").
+  // Full sync with Docker: re-lists the host, then places, compiles and applies; `reason`
+  // goes to the log and to status "last_full_resync" ("docker connected", "periodic full
+  // resync"), with what the list corrected in the model.
   Status Sync(const std::string& reason);
+  // Incremental sync for a batch of relevant Docker events (in order): one look-up per
+  // subject (HostModel::Update), then the same placement, compile and apply. Falls back to
+  // a full Sync when the model has no full list yet or a look-up fails (the reason says so).
+  // `reason` goes to the log ("event start docker_a").
+  Status Update(const std::vector<docker::Event>& events, const std::string& reason);
   // Reads the owned tables back and compares them with what was applied. With repair,
   // re-applies the whole ruleset when they differ and reads it back again to confirm (an
   // error if the repair did not hold). `trigger` says what prompted the check ("periodic
@@ -110,6 +121,12 @@ class Reconciler {
 
  private:
   Status Apply(const nft::Ruleset& desired, const model::Observed& observed, const std::string& reason);
+  // Sync and Update: `events` null for a full list.
+  Status Reconcile(const std::vector<docker::Event>* events, const std::string& reason);
+  // Brings the model up to date: by look-ups for `events`, else (or when they fail) a full list.
+  Status RefreshModel(const std::vector<docker::Event>* events, const std::string& reason);
+  // Logs the containers new to the model that the policy does not name.
+  void NoteAdded(const std::vector<std::string>& names) const;
   Status Place();
   void Publish();  // refreshes the status snapshot; REQUIRES: reconcile thread
   // "ok" with "", or "degraded" with the first reason in order of importance.
@@ -131,8 +148,10 @@ class Reconciler {
   std::optional<status::ConntrackFlush> last_flush_;  // none until the first flush
   state::AgentState state_;
   std::optional<nft::Ruleset> applied_;
-  std::vector<docker::ContainerInfo> containers_;  // last seen
-  std::vector<docker::NetworkInfo> networks_;      // last seen
+  HostModel model_;  // what Docker has, as last seen
+  uint64_t full_resyncs_ = 0;
+  uint64_t lookups_ = 0;  // Docker requests made to keep the model current
+  std::optional<status::FullResync> last_full_resync_;  // none until the first full list
   std::vector<std::string> problems_;
   HostSockets host_sockets_;
   std::vector<std::string> publish_conflicts_;      // from the last Observe (status)

@@ -277,3 +277,71 @@ TEST_CASE("every bridge network Docker reports is an element of set bridges, and
   REQUIRE(r.Sync("event network create late").ok());
   CHECK(r.StatusJson()["last_apply"]["kind"] == "elements");
 }
+
+namespace {
+
+docker::Event ContainerEvent(const std::string& action, const std::string& name) {
+  return {"container", action, "id-" + name, {{"name", name}}, 1};
+}
+
+}  // namespace
+
+TEST_CASE("events are applied from look-ups: the host is listed only by a full sync") {
+  Started t;
+  t.docker.list_calls = t.docker.inspect_calls = 0;
+  t.docker.Find("docker_a")->running = false;
+  REQUIRE(t.r->Update({ContainerEvent("die", "docker_a")}, "event die docker_a").ok());
+  CHECK(t.docker.list_calls == 0);
+  CHECK(t.docker.inspect_calls == 1);
+  CHECK(Elements(t.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
+  // A container created later is placed from its events alone.
+  t.docker.Run("docker_c");
+  REQUIRE(t.r->Update({ContainerEvent("create", "docker_c"), ContainerEvent("start", "docker_c")}, "event start docker_c")
+              .ok());
+  CHECK(t.docker.list_calls == 0);
+  CHECK(t.docker.log.back() == "disconnect docker_c bridge");
+  CHECK(Elements(t.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any") ==
+        std::vector<std::string>{"tcp . 80 : 172.30.2.2 . 80"});
+  auto st = t.r->StatusJson();
+  CHECK(st["full_resyncs"] == 1);
+  CHECK(st["syncs"] == 3);
+  CHECK(st["lookups"].get<uint64_t>() >= 3);
+  CHECK(st["last_full_resync"]["reason"] == "start");
+  CHECK(st["last_full_resync"]["corrected"].empty());
+}
+
+TEST_CASE("a failed look-up falls back to a full list, and status says why") {
+  Started t;
+  t.docker.inspect_fails = true;
+  t.docker.Find("docker_a")->running = false;
+  REQUIRE(t.r->Update({ContainerEvent("die", "docker_a")}, "event die docker_a").ok());
+  CHECK(Elements(t.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
+  auto st = t.r->StatusJson();
+  CHECK(st["full_resyncs"] == 2);
+  CHECK(st["last_full_resync"]["reason"] == "event die docker_a; a look-up failed: docker is down");
+  // The list found what the events had not told yet: the model had docker_a running.
+  CHECK(st["last_full_resync"]["corrected"] == nlohmann::json::array({"container docker_a (id-docker_a): changed"}));
+}
+
+TEST_CASE("an update before any full list lists the host first") {
+  Fixture f;
+  f.docker.Run("docker_a");
+  daemon::Reconciler r(LabPolicy(), f.docker, f.nft, f.store);
+  REQUIRE(r.Update({ContainerEvent("start", "docker_a")}, "event start docker_a").ok());
+  CHECK(f.docker.list_calls == 1);
+  CHECK(r.StatusJson()["last_full_resync"]["reason"] == "event start docker_a; no full list yet");
+  CHECK(Elements(f.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any") ==
+        std::vector<std::string>{"tcp . 8080 : 172.30.1.2 . 8080"});
+}
+
+TEST_CASE("a full resync corrects what the events missed and says what") {
+  Started t;
+  t.docker.Remove("docker_a");  // its die and destroy events never came
+  REQUIRE(t.r->Sync("periodic full resync").ok());
+  CHECK(Elements(t.nft.kernel, nft::Family::kIp, "ipo_netd_nat", "publish-any").empty());
+  auto st = t.r->StatusJson();
+  CHECK(st["last_full_resync"]["reason"] == "periodic full resync");
+  CHECK(st["last_full_resync"]["containers"] == 0);
+  CHECK(st["last_full_resync"]["corrected"] ==
+        nlohmann::json::array({"container docker_a (id-docker_a): gone from Docker, still in the model"}));
+}

@@ -46,6 +46,9 @@ struct ContainerInfo {
   // while the container exists, stopped or not (host_port 0: a random port, known only once
   // running).
   std::vector<PortBinding> configured_ports;
+  // HostConfig.NetworkMode: "default", "bridge", "host", "none", a network's name, or
+  // "container:<id>" (it shares that container's network stack and has none of its own).
+  std::string network_mode = "";
   bool operator==(const ContainerInfo&) const = default;
 };
 
@@ -56,6 +59,7 @@ struct NetworkInfo {
   std::string bridge_name;  // Options["com.docker.network.bridge.name"], or "br-<id12>" / "docker0"
   std::vector<std::string> subnets;  // CIDRs, v4 and v6
   bool ipv6 = false;
+  bool operator==(const NetworkInfo&) const = default;
 };
 
 // What the agent asks Docker to create.

@@ -89,6 +89,7 @@ ContainerInfo ContainerFromJson(const JsonValue& doc) {
   }
   if (std::optional<JsonValue> host_config = doc.Find("HostConfig")) {
     c.configured_ports = PortBindingsFromJson(host_config->Find("PortBindings"));
+    c.network_mode = host_config->StringOr("NetworkMode", "");
   }
   return c;
 }

@@ -24,7 +24,8 @@ inline constexpr std::string_view kMaxApiVersion = "1.41";
 // NetworkSettings.Networks in network-name order (a created, never started container shows
 // its network with empty id and addresses). Ports come from NetworkSettings.Ports, one
 // PortBinding per host binding ("0.0.0.0" and "::" entries are separate), sorted; exposed
-// but unpublished ports (null) are left out.
+// but unpublished ports (null) are left out. network_mode is HostConfig.NetworkMode ("" when
+// absent).
 Result<ContainerInfo> DecodeContainer(std::string_view json);
 
 // <docker root>/containers/<id>/hostconfig.json, the file dockerd keeps per container (the

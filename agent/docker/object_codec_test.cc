@@ -28,6 +28,7 @@ TEST_CASE("DecodeContainer: running, published ports on v4 and v6", "[docker][co
                                              {"udp", 90, "127.0.0.1", 9090}});
   // What `docker run -p` asked for (HostConfig), known while the container exists.
   CHECK(c->configured_ports == std::vector<PortBinding>{{"tcp", 80, "", 8080}, {"udp", 90, "127.0.0.1", 9090}});
+  CHECK(c->network_mode == "capnet");
 }
 
 TEST_CASE("DecodeContainer: two networks, no ports", "[docker][codec]") {
@@ -37,6 +38,7 @@ TEST_CASE("DecodeContainer: two networks, no ports", "[docker][codec]") {
   CHECK(c->endpoints == std::vector<Endpoint>{{"bridge", kBridgeId, "172.17.0.2", ""},
                                               {"othernet", kOthernetId, "172.18.0.2", ""}});
   CHECK(c->ports.empty());
+  CHECK(c->network_mode == "default");
 }
 
 TEST_CASE("DecodeContainer: created and exited containers", "[docker][codec]") {

@@ -104,6 +104,12 @@ AgentStatus Decode(const JsonValue& j) {
   s.reload_refused = j.StringOr("reload_refused", "");
   s.syncs = CountOr(j, "syncs");
   s.events = CountOr(j, "events");
+  s.full_resyncs = CountOr(j, "full_resyncs");
+  s.lookups = CountOr(j, "lookups");
+  s.last_full_resync = Section<FullResync>(j, "last_full_resync", [](const JsonValue& r) {
+    return FullResync{r.StringOr("at", ""), r.StringOr("reason", ""), NumberOr(r, "ms"), CountOr(r, "containers"),
+                      StringsOr(r, "corrected")};
+  });
   s.last_apply = Section<LastApply>(j, "last_apply", [](const JsonValue& a) {
     return LastApply{a.StringOr("kind", ""), NumberOr(a, "ms")};
   });
@@ -133,6 +139,10 @@ json ToJson(const Protection& p) {
 }
 
 json ToJson(const StateSave& s) { return {{"ok", s.ok}, {"error", s.error}}; }
+
+json ToJson(const FullResync& r) {
+  return {{"at", r.at}, {"reason", r.reason}, {"ms", r.ms}, {"containers", r.containers}, {"corrected", r.corrected}};
+}
 
 json ToJson(const LastApply& a) { return {{"kind", a.kind}, {"ms", a.ms}}; }
 
@@ -176,6 +186,9 @@ json ToJson(const AgentStatus& s) {
           {"reload_refused", s.reload_refused},
           {"syncs", s.syncs},
           {"events", s.events},
+          {"full_resyncs", s.full_resyncs},
+          {"lookups", s.lookups},
+          {"last_full_resync", OrNull(s.last_full_resync)},
           {"last_apply", OrNull(s.last_apply)},
           {"problems", s.problems},
           {"conntrack", OrNull(s.conntrack)}};

@@ -77,6 +77,18 @@ struct StateSave {
   std::string error;
 };
 
+// The last re-list of the whole host (daemon/host_model.h): at start, on every reconnect,
+// periodically, or after a failed look-up (the reason says which).
+struct FullResync {
+  std::string at;      // UTC, ISO 8601
+  std::string reason;  // "docker connected", "periodic full resync", "event start web; a look-up failed: ..."
+  double ms = 0;
+  uint64_t containers = 0;
+  // How the list differed from the model the events kept ("container web (3f2a9c1b0d4e):
+  // changed"); empty when the events missed nothing (always empty for the first list).
+  std::vector<std::string> corrected;
+};
+
 struct LastApply {
   std::string kind;  // "elements", "full"; "" none yet
   double ms = 0;
@@ -124,6 +136,9 @@ struct AgentStatus {
   std::string reload_refused;
   uint64_t syncs = 0;
   uint64_t events = 0;
+  uint64_t full_resyncs = 0;
+  uint64_t lookups = 0;  // Docker requests made to keep the model of the host current
+  std::optional<FullResync> last_full_resync;
   std::optional<LastApply> last_apply;
   std::vector<std::string> problems;
   std::optional<Conntrack> conntrack;
@@ -143,6 +158,7 @@ nlohmann::json ToJson(const DockerLink& d);
 nlohmann::json ToJson(const DriftRepair& r);
 nlohmann::json ToJson(const Protection& p);
 nlohmann::json ToJson(const StateSave& s);
+nlohmann::json ToJson(const FullResync& r);
 nlohmann::json ToJson(const LastApply& a);
 nlohmann::json ToJson(const ConntrackFlush& f);
 nlohmann::json ToJson(const Conntrack& c);

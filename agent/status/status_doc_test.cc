@@ -33,6 +33,9 @@ AgentStatus Full() {
   s.reload_refused = "policy.json:3: bad";
   s.syncs = 5;
   s.events = 6;
+  s.full_resyncs = 2;
+  s.lookups = 40;
+  s.last_full_resync = FullResync{"2026-12-01T00:05:00Z", "periodic full resync", 12.5, 1003, {"container x (abc): changed"}};
   s.last_apply = LastApply{"elements", 0.5};
   s.problems = {"network x cannot be created"};
   s.conntrack = Conntrack{true, "", 2, 7, "", ConntrackFlush{"t", "event", {"addr 1.2.3.4"}, {}, 9, 7, 1, 0.75}};

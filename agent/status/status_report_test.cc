@@ -25,10 +25,11 @@ TEST_CASE("the report with the agent down: what the state file holds, the sectio
   r.policy = "/etc/ipo-netd/policy.json";
   r.drift = {"inet ipo_netd: missing table"};
   r.tables = {{"ip", "ipo_netd", 2, 5, {}}, {"inet", "ipo_netd", 3, 9, {{"lan-v4", {"10.0.0.0/8"}}}}};
-  // The layout the CLI wrote before the report was typed (2df0bcc), member for member.
+  // The layout the CLI wrote before the report was typed (2df0bcc), member for member, plus the
+  // model's full_resyncs, lookups and last_full_resync (issue 18).
   CHECK(ToJson(r).dump() ==
         R"({"agent":{"applied_at":"2026-11-24T00:00:00Z","conntrack":null,"drift_repairs":0,"events":0,)"
-        R"("last_apply":{},"last_repair":null,"observed":{},"problems":[],"protection":{},)"
+        R"("full_resyncs":0,"last_apply":{},"last_full_resync":null,"last_repair":null,"lookups":0,"observed":{},"problems":[],"protection":{},)"
         R"("publish_conflicts":[],"state_save":{},"syncs":0,"tamper_notices":0,"via":"state-file"},)"
         R"("boot_restore":{"detail":"no record","result":"none"},"containers":[{"id":"a","ipv4":"172.30.1.2",)"
         R"("ipv6":"","managed":true,"name":"docker_a","networks":["ipo_a"],"policy_network":"ipo_a",)"

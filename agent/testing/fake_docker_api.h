@@ -1,6 +1,6 @@
 // FakeDockerApi: an in-memory Docker for tests of the daemon's logic. Networks hand out
 // addresses in order (.2, .3, ...) like Docker's IPAM; connect/disconnect change endpoints.
-// Events are not streamed (tests drive the Reconciler directly).
+// Events are not streamed (tests drive the Reconciler directly); requests are counted.
 //
 // Thread safety: not thread-safe.
 #pragma once
@@ -32,18 +32,25 @@ class FakeDockerApi final : public docker::DockerApi {
     containers.push_back(c);
     Attach("bridge", containers.back());
   }
+  // By name or id, as Docker's API takes either.
   docker::ContainerInfo* Find(const std::string& name) {
     for (auto& c : containers)
-      if (c.name == name) return &c;
+      if (c.name == name || c.id == name) return &c;
     return nullptr;
+  }
+  void Remove(const std::string& name) {
+    std::erase_if(containers, [&](const auto& c) { return c.name == name; });
   }
 
   Result<std::string> Negotiate() override { return std::string("1.41"); }
   Result<std::vector<docker::ContainerInfo>> ListContainers() override {
+    ++list_calls;
     if (down) return Status::Unavailable("docker is down");
     return containers;
   }
   Result<docker::ContainerInfo> InspectContainer(const std::string& name) override {
+    ++inspect_calls;
+    if (down || inspect_fails) return Status::Unavailable("docker is down");
     if (auto* c = Find(name)) return *c;
     return Status::NotFound("no such container: " + name);
   }
@@ -84,6 +91,9 @@ class FakeDockerApi final : public docker::DockerApi {
   std::vector<docker::NetworkInfo> networks;
   std::vector<std::string> log;
   bool down = false;
+  bool inspect_fails = false;  // InspectContainer fails (not NotFound), the lists answer
+  int list_calls = 0;          // ListContainers
+  int inspect_calls = 0;       // InspectContainer
   std::set<std::string> refuse_connect;  // containers whose ConnectNetwork Docker refuses
 
  private:

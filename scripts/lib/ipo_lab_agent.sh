@@ -31,16 +31,18 @@ ipo_lab_netctl() {
 }
 
 # ipo_lab_agent_start: start ipo-netd inside ipo-host in the background (log $IPO_LAB_NETD_LOG),
-#   on the lab's system bus.
+#   on the lab's system bus; $IPO_LAB_NETD_EXTRA_ARGS (words) are added to its command line
+#   (bench/agent/scale: --full-sync-per-event).
 ipo_lab_agent_start() {
-  local bin
+  local bin extra=()
   bin=$(ipo_lab_agent_bin ipo-netd) || ipo_die "ipo-netd is not built under ${IPO_BUILD:-$IPO_LAB_SRC/build}"
+  read -r -a extra <<<"${IPO_LAB_NETD_EXTRA_ARGS:-}"
   mkdir -p "$IPO_LAB_NETD_RUN" "$IPO_LAB_NETD_STATE"
   ipo_lab_bus_start
   ipo_lab_spawn "$IPO_LAB_NETD_PID" "$IPO_LAB_NETD_LOG" \
     env DBUS_SYSTEM_BUS_ADDRESS="$(ipo_lab_bus_address)" nsenter --net=/run/netns/ipo-host -- "$bin" --policy "$IPO_LAB_POLICY" \
     --docker-host "unix://$IPO_LAB_DOCKER_SOCK" --state-dir "$IPO_LAB_NETD_STATE" --run-dir "$IPO_LAB_NETD_RUN" \
-    --docker-root "$IPO_LAB_DOCKER_DATA"
+    --docker-root "$IPO_LAB_DOCKER_DATA" "${extra[@]}"
 }
 
 # ipo_lab_restore [ARGS...]: what ipo-netd-restore.service runs at boot, inside ipo-host, with
