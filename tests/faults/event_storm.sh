@@ -37,6 +37,11 @@ agent_counter() {
   { ipo_lab_netctl status --json 2>/dev/null || true; } | jq -r --arg k "$1" '.agent[$k] // 0'
 }
 
+# busy_one N: start busy container N (a `sleep` that runs through the storm).
+busy_one() {
+  lab_docker_cli run -d --name "busy-$1" "$IPO_DOCKER_IMAGE" sleep 999999 >/dev/null
+}
+
 # busy_running: how many busy-N containers the agent's status shows running.
 busy_running() {
   { ipo_lab_netctl status --json 2>/dev/null || true; } |
@@ -80,8 +85,9 @@ main() {
   local rss0 ev0 peak sampler_pid t0 dur full0 full1 lookups0 lookups1
   ipo_info "starting $RUNNING busy containers that run through the storm"
   t0=$SECONDS
-  export -f lab_docker_cli
-  seq 1 "$RUNNING" | xargs -P 4 -I{} bash -c 'lab_docker_cli run -d --name busy-{} "$IPO_DOCKER_IMAGE" sleep 999999 >/dev/null'
+  export -f lab_docker_cli busy_one
+  export IPO_LAB_DOCKER_DIR IPO_DOCKER_IMAGE
+  seq 1 "$RUNNING" | xargs -P 4 -I{} bash -c 'busy_one {}'
   ipo_info "  $RUNNING busy containers up in $((SECONDS - t0)) s"
   lab_test_check "the agent shows the $RUNNING busy containers running" ipo_wait_for 60 busy_running_is "$RUNNING"
   full0=$(agent_counter full_resyncs)
