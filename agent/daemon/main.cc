@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "bus/bus_server.h"
+#include "common/release_memory.h"
 #include "conntrack/netlink_flusher.h"
 #include "daemon/event_pump.h"
 #include "daemon/reconcile_loop.h"
@@ -157,7 +158,12 @@ int Run(const Options& opt) {
   // same object on <run-dir>/bus.sock. Reload validates here and queues the swap.
   auto bus = ipo::bus::BusServer::Listen(
       {.socket_path = opt.run_dir + "/bus.sock"},
-      {.status = [&] { return reconciler.StatusJson().dump(); },
+      {.status =
+           [&] {
+             std::string text = reconciler.StatusJson().dump();
+             ipo::ReleaseFreedMemory();  // the document of a host with a thousand containers is megabytes as a tree
+             return text;
+           },
        .reload = [&]() -> ipo::Status {
          auto fresh = ipo::policy::LoadPolicy(opt.policy);
          if (!fresh.ok()) return ipo::Status::InvalidArgument(fresh.status().message());

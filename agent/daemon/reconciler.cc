@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/clock_text.h"
+#include "common/release_memory.h"
 #include "daemon/event_pump.h"
 #include "daemon/flow_flush.h"
 #include "daemon/kernel_apply.h"
@@ -70,6 +71,7 @@ Status Reconciler::RefreshModel(const std::vector<docker::Event>* events, const 
   }
   auto start = Clock::now();
   auto changes = model_.Resync(docker_);
+  ReleaseFreedMemory();  // a full list of a large host parses megabytes of JSON for a moment
   if (!changes.ok()) return changes.status();
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   ++full_resyncs_;
@@ -175,6 +177,9 @@ Status Reconciler::Reconcile(const std::vector<docker::Event>* events, const std
   publish_conflicts_ = std::move(conflicts);
   released_ports_.Keep(observed.proxy_ports, state_.observed.proxy_ports, host_sockets_.last(), Clock::now());
   st = Apply(compile::Compile(policy_, observed), observed, reason);
+  // A sync that went through clears the error of an earlier one (Docker timed out, a batch
+  // failed), also when the kernel already had this ruleset and nothing was applied.
+  if (st.ok()) last_error_.clear();
   Publish();
   return st;
 }

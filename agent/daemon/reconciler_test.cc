@@ -345,3 +345,14 @@ TEST_CASE("a full resync corrects what the events missed and says what") {
   CHECK(st["last_full_resync"]["corrected"] ==
         nlohmann::json::array({"container docker_a (id-docker_a): gone from Docker, still in the model"}));
 }
+
+TEST_CASE("a sync that goes through clears an earlier Docker error, even with nothing to apply") {
+  Started t;
+  t.r->SetDocker(true, "connected");
+  t.docker.down = true;
+  REQUIRE_FALSE(t.r->Sync("docker timed out").ok());
+  CHECK(t.r->StatusJson()["health"] == "degraded");
+  t.docker.down = false;
+  REQUIRE(t.r->Sync("retry after a failed sync").ok());  // the same ruleset: no batch
+  CHECK(t.r->StatusJson()["health"] == "ok");
+}
