@@ -27,31 +27,6 @@ PARALLEL=${STORM_PARALLEL:-8}
 RSS_LIMIT_KB=${STORM_RSS_LIMIT_KB:-102400}
 RUNNING=${STORM_RUNNING:-200}
 
-# lab_docker_cli ARGS...: the docker CLI on the lab's dockerd (usable from xargs).
-lab_docker_cli() {
-  DOCKER_CONFIG="$IPO_LAB_DOCKER_DIR/cli" /usr/bin/docker -H "unix://$IPO_LAB_DOCKER_DIR/docker.sock" "$@"
-}
-
-# agent_counter NAME: one of the agent's counters (.agent.NAME of ipo-netctl status --json).
-agent_counter() {
-  { ipo_lab_netctl status --json 2>/dev/null || true; } | jq -r --arg k "$1" '.agent[$k] // 0'
-}
-
-# busy_one N: start busy container N (a `sleep` that runs through the storm).
-busy_one() {
-  lab_docker_cli run -d --name "busy-$1" "$IPO_DOCKER_IMAGE" sleep 999999 >/dev/null
-}
-
-# busy_running: how many busy-N containers the agent's status shows running.
-busy_running() {
-  { ipo_lab_netctl status --json 2>/dev/null || true; } |
-    jq '[.containers[] | select((.name | startswith("busy-")) and .running)] | length'
-}
-
-# busy_running_is N: 0 when the agent shows exactly N busy containers running.
-busy_running_is() {
-  [[ $(busy_running) == "$1" ]]
-}
 
 # agent_rss_kb: the agent's resident set size in KiB.
 agent_rss_kb() {
@@ -83,13 +58,7 @@ main() {
   IPO_LAB_PROBER_PAUSE=${STORM_PROBER_PAUSE:-0.3}
   fault_begin --no-prober-containers
   local rss0 ev0 peak sampler_pid t0 dur full0 full1 lookups0 lookups1
-  ipo_info "starting $RUNNING busy containers that run through the storm"
-  t0=$SECONDS
-  export -f lab_docker_cli busy_one
-  export IPO_LAB_DOCKER_DIR IPO_DOCKER_IMAGE
-  seq 1 "$RUNNING" | xargs -P 4 -I{} bash -c 'busy_one {}'
-  ipo_info "  $RUNNING busy containers up in $((SECONDS - t0)) s"
-  lab_test_check "the agent shows the $RUNNING busy containers running" ipo_wait_for 60 busy_running_is "$RUNNING"
+  lab_test_busy "$RUNNING"
   full0=$(agent_counter full_resyncs)
   lookups0=$(agent_counter lookups)
   rss0=$(agent_rss_kb)
@@ -135,7 +104,8 @@ main() {
   lookups1=$(agent_counter lookups)
   ipo_info "agent during the storm: $((full1 - full0)) full re-lists of the host, $((lookups1 - lookups0)) Docker look-ups"
   lab_test_check "the agent kept its model by look-ups ($((full1 - full0)) full re-lists <= 2)" test $((full1 - full0)) -le 2
-  lab_test_check "the agent still shows the $RUNNING busy containers running ($(busy_running))" test "$(busy_running)" -eq "$RUNNING"
+  lab_test_check "the agent still shows the $RUNNING busy containers running ($(lab_test_busy_running))" \
+    lab_test_busy_running_is "$RUNNING"
   lab_test_mark
   ipo_lab_docker restart -t 1 docker_c >/dev/null
   t0=$SECONDS
@@ -153,7 +123,7 @@ main() {
   lab_test_check "no storm container left" test -z "$(ipo_lab_docker ps -aq --filter name=storm-)"
   lab_test_matrix "after the storm"
   ipo_lab_docker ps -aq --filter name=busy- | xargs -r -n 50 bash -c 'lab_docker_cli rm -f "$@" >/dev/null' _
-  lab_test_check "the agent saw the busy containers go" ipo_wait_for 60 busy_running_is 0
+  lab_test_check "the agent saw the busy containers go" ipo_wait_for 60 lab_test_busy_running_is 0
   fault_end
 }
 

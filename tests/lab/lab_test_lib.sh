@@ -136,6 +136,43 @@ lab_test_begin() {
   local t0=$SECONDS
   "$IPO_LAB_CMD" up "$@"
   ipo_info "lab up took $((SECONDS - t0)) s"
+  [[ ${1:-} == --no-agent ]] || lab_test_busy "${IPO_LAB_BUSY:-0}"
+}
+
+# lab_docker_cli ARGS...: the docker CLI on the lab's dockerd (exported, so xargs can call it).
+lab_docker_cli() {
+  DOCKER_CONFIG="$IPO_LAB_DOCKER_DIR/cli" /usr/bin/docker -H "unix://$IPO_LAB_DOCKER_DIR/docker.sock" "$@"
+}
+
+# lab_test_busy_one N: start busy-N, a plain `sleep` container no policy names.
+lab_test_busy_one() {
+  lab_docker_cli run -d --name "busy-$1" "$IPO_DOCKER_IMAGE" sleep 999999 >/dev/null
+}
+
+# lab_test_busy_running: how many busy-N containers the agent's status shows running.
+lab_test_busy_running() {
+  { ipo_lab_netctl status --json 2>/dev/null || true; } |
+    jq '[.containers[] | select((.name | startswith("busy-")) and .running)] | length'
+}
+
+# lab_test_busy_running_is N: 0 when the agent shows exactly N busy containers running.
+lab_test_busy_running_is() {
+  [[ $(lab_test_busy_running) == "$1" ]]
+}
+
+# lab_test_busy N: run the test on a busy host: start N busy containers (4 at a time) and
+#   check the agent shows them all running. lab_test_begin does it for IPO_LAB_BUSY=N (e.g.
+#   1000: the address-reuse and rename tests on a host as large as docs/scale.md measures);
+#   `scripts/lab down` removes them with the rest.
+lab_test_busy() {
+  local n=$1 t0=$SECONDS
+  ((n > 0)) || return 0
+  ipo_info "starting $n busy containers (no policy names them) that run through the test"
+  export -f lab_docker_cli lab_test_busy_one
+  export IPO_LAB_DOCKER_DIR IPO_DOCKER_IMAGE
+  seq 1 "$n" | xargs -P 4 -I{} bash -c 'lab_test_busy_one {}'
+  lab_test_check "the agent shows the $n busy containers running" ipo_wait_for 120 lab_test_busy_running_is "$n"
+  ipo_info "  $n busy containers up in $((SECONDS - t0)) s"
 }
 
 # lab_test_matrix STAGE [EXTRA_ROW...]: print and check the connectivity matrix for STAGE.
