@@ -33,11 +33,6 @@ agent_rss_kb() {
   awk '/^VmRSS:/ {print $2}' "/proc/$(fault_agent_pid)/status"
 }
 
-# agent_events: the agent's Docker event counter.
-agent_events() {
-  { ipo_lab_netctl status --json 2>/dev/null || true; } | jq -r '.agent.events // 0'
-}
-
 # storm_one N: start one short-lived container (it exits at once, --rm removes it); skipped
 #   (prints "storm-N skipped") once the deadline $STORM_DEADLINE (epoch s) has passed.
 storm_one() {
@@ -59,10 +54,10 @@ main() {
   fault_begin --no-prober-containers
   local rss0 ev0 peak sampler_pid t0 dur full0 full1 lookups0 lookups1
   lab_test_busy "$RUNNING"
-  full0=$(agent_counter full_resyncs)
-  lookups0=$(agent_counter lookups)
+  full0=$(lab_test_agent_counter full_resyncs)
+  lookups0=$(lab_test_agent_counter lookups)
   rss0=$(agent_rss_kb)
-  ev0=$(agent_events)
+  ev0=$(lab_test_agent_counter events)
   ipo_info "agent before the storm: RSS ${rss0} KiB, ${ev0} events"
   # RSS sampler (by pid file; stopped below).
   (
@@ -100,8 +95,8 @@ main() {
   lab_test_check "the whole storm fitted in ${BUDGET} s ($ran of $COUNT containers; load: $(cut -d' ' -f1-3 /proc/loadavg))" test "$skipped" -eq 0
   lab_test_check "docker ran the storm ($failed of $ran runs failed)" test "$failed" -le $((COUNT / 100))
   lab_test_check "agent alive after the storm" ipo_lab_pid_alive "$IPO_LAB_NETD_PID"
-  full1=$(agent_counter full_resyncs)
-  lookups1=$(agent_counter lookups)
+  full1=$(lab_test_agent_counter full_resyncs)
+  lookups1=$(lab_test_agent_counter lookups)
   ipo_info "agent during the storm: $((full1 - full0)) full re-lists of the host, $((lookups1 - lookups0)) Docker look-ups"
   lab_test_check "the agent kept its model by look-ups ($((full1 - full0)) full re-lists <= 2)" test $((full1 - full0)) -le 2
   lab_test_check "the agent still shows the $RUNNING busy containers running ($(lab_test_busy_running))" \
@@ -112,7 +107,7 @@ main() {
   lab_test_converge "after the storm (status clean, no drift)" 60
   ipo_info "converged $((SECONDS - t0)) s after the storm"
   local ev1 rss1
-  ev1=$(agent_events)
+  ev1=$(lab_test_agent_counter events)
   rss1=$(agent_rss_kb)
   peak=$(cat "$FAULT_TMP/peak" 2>/dev/null || echo "$rss1")
   ((rss1 > peak)) && peak=$rss1

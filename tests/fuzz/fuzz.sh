@@ -6,7 +6,8 @@
 # A crash, a leak, undefined behaviour, an input that runs longer than 1 s (-timeout=1), or
 # memory beyond -rss_limit_mb fails the test; the input that did it is kept in
 # $IPO_BUILD/fuzz/<target>-crash-* (or -timeout-, -leak-, -oom-) with the run's log beside it.
-# Prints, per target, the time, executions, coverage (cov/ft) and corpus growth.
+# Prints, per target, the time, executions, coverage (cov/ft) and corpus growth. Targets run
+# one per core at a time.
 #
 # Environment: IPO_SRC, IPO_BUILD (set by CTest); IPO_FUZZ_SECONDS, the time per target
 # (default 25); IPO_FUZZ_TIMEOUT, the seconds one input may take (default 1; a long run on
@@ -83,12 +84,24 @@ main() {
     echo "fuzz.sh: the fuzz preset did not build (log $build_log)" >&2
     return 1
   fi
+  # One target per core at a time (each gets the same CPU time as alone; CI has two cores).
+  local jobs running=0
+  jobs=$(nproc)
   for t in "${targets[@]}"; do
     read -r name path max_len <<<"$t"
     if ((${#want[@]})) && [[ " ${want[*]} " != *" $name "* ]]; then
       continue
     fi
-    run_target "$name" "build-fuzz/$path" "$max_len" || failed=$((failed + 1))
+    if ((running >= jobs)); then
+      wait -n || failed=$((failed + 1))
+      running=$((running - 1))
+    fi
+    run_target "$name" "build-fuzz/$path" "$max_len" &
+    running=$((running + 1))
+  done
+  while ((running > 0)); do
+    wait -n || failed=$((failed + 1))
+    running=$((running - 1))
   done
   if ((failed)); then
     echo "fuzz: $failed target(s) found a crash, leak, stall or memory blow-up" >&2

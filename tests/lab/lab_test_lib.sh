@@ -149,6 +149,12 @@ lab_test_busy_one() {
   lab_docker_cli run -d --name "busy-$1" "$IPO_DOCKER_IMAGE" sleep 999999 >/dev/null
 }
 
+# lab_test_agent_counter NAME: one of the agent's counters (.agent.NAME of ipo-netctl status --json;
+#   0 when the agent does not answer).
+lab_test_agent_counter() {
+  { ipo_lab_netctl status --json 2>/dev/null || true; } | jq -r --arg k "$1" '.agent[$k] // 0'
+}
+
 # lab_test_busy_running: how many busy-N containers the agent's status shows running.
 lab_test_busy_running() {
   { ipo_lab_netctl status --json 2>/dev/null || true; } |
