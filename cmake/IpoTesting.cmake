@@ -6,6 +6,11 @@
 # ipo_add_shell_test(NAME n SCRIPT path [CASES] [ARGS a...] [LABELS l...] [TIMEOUT s] [LOCK r]
 #                    [PROPERTIES p v...])
 #   A Bash test script; exit 0 passes, 77 skips. LOCK serialises tests that share a lab.
+#   Two lanes (scripts/test runs `ctest -j2`): every shell test holds the lock "host" (labs,
+#   namespaces, dockerd, ports: one at a time, as before), except the static checks (label
+#   "lint": shellcheck, clang-tidy, the ASan build) which hold "cpu" instead and run under
+#   `nice -n 19`, so the compilers fill the CPU the labs leave idle without taking it from
+#   them. Unit tests hold no lock.
 #   PROPERTIES: more test properties (e.g. FIXTURES_REQUIRED f), set on every test it makes.
 #   CASES: a multi-case script (tests/lib/cases.sh); at configure time `SCRIPT --list` prints
 #   its cases and each becomes the test n_<case> (ARGS <case> a...). Editing the script
@@ -60,13 +65,17 @@ function(_ipo_add_shell_test_one name script args labels timeout lock properties
   if(NOT timeout)
     set(timeout 600)
   endif()
-  add_test(NAME ${name} COMMAND bash ${script} ${args})
+  if("lint" IN_LIST labels)
+    add_test(NAME ${name} COMMAND nice -n 19 bash ${script} ${args})
+    set(locks cpu ${lock})
+  else()
+    add_test(NAME ${name} COMMAND bash ${script} ${args})
+    set(locks host ${lock})
+  endif()
   set_tests_properties(${name} PROPERTIES
     LABELS "shell;${labels}" TIMEOUT ${timeout} SKIP_RETURN_CODE 77
-    ENVIRONMENT "IPO_SRC=${PROJECT_SOURCE_DIR};IPO_BUILD=${PROJECT_BINARY_DIR}")
-  if(lock)
-    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK ${lock})
-  endif()
+    ENVIRONMENT "IPO_SRC=${PROJECT_SOURCE_DIR};IPO_BUILD=${PROJECT_BINARY_DIR}"
+    RESOURCE_LOCK "${locks}")
   if(properties)
     set_tests_properties(${name} PROPERTIES ${properties})
   endif()
