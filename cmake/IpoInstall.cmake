@@ -13,6 +13,9 @@
 #   <prefix>/share/dbus-1/system.d/org.ipo.NetD1.conf   D-Bus policy of the bus name
 #   <prefix>/share/ipo-netd/docker-daemon.json      Docker settings merged by scripts/install-agent
 #   <prefix>/share/doc/ipo-netd/*.md                the agent's documentation (incl. boot.md)
+#   <prefix>/share/man/man8/ipo-netd.8.gz           man pages from --help (cmake/IpoManPages.cmake)
+#   <prefix>/share/man/man1/ipo-netctl.1.gz
+#   <prefix>/share/bash-completion/completions/ipo-netctl   agent/cli/ipo-netctl.bash-completion
 #
 # The policy goes to IPO_INSTALL_SYSCONFDIR (default the absolute /etc, also with prefix
 # /usr). /var/lib/ipo-netd and /run/ipo-netd are not installed: the units create them
@@ -60,3 +63,11 @@ install(FILES ${IPO_INSTALL_DOCS}
 # boot.md (named by the units' Documentation=) is being written alongside; see above.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/boot.md
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/ipo-netd OPTIONAL COMPONENT ${IPO_INSTALL_COMPONENT})
+
+if(TARGET man)
+  install(FILES ${IPO_MAN_DIR}/ipo-netd.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8 COMPONENT ${IPO_INSTALL_COMPONENT})
+  install(FILES ${IPO_MAN_DIR}/ipo-netctl.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT ${IPO_INSTALL_COMPONENT})
+endif()
+install(FILES ${PROJECT_SOURCE_DIR}/agent/cli/ipo-netctl.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME ipo-netctl
+        COMPONENT ${IPO_INSTALL_COMPONENT})

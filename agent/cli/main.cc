@@ -7,7 +7,8 @@
 #include "cli/status_cmd.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"ipo-netctl: inspect and drive the ipo-host agent"};
+  CLI::App app{"ipo-netctl: inspect and drive the ipo-host agent", "ipo-netctl"};
+  app.set_version_flag("--version", "ipo-netctl " IPO_VERSION);
   app.require_subcommand(1);
   ipo::cli::RegisterStatusCommands(app);
   ipo::cli::RegisterRestoreCommand(app);

@@ -216,7 +216,8 @@ int Run(const Options& opt) {
 
 int main(int argc, char** argv) {
   Options opt;
-  CLI::App app{"ipo-netd: keeps Docker containers isolated per the policy, with nftables"};
+  CLI::App app{"ipo-netd: keeps Docker containers isolated per the policy, with nftables", "ipo-netd"};
+  app.set_version_flag("--version", "ipo-netd " IPO_VERSION);
   app.add_option("--policy", opt.policy, "policy file")->capture_default_str();
   app.add_option("--docker-host", opt.docker_host, "Docker Engine API socket (unix://PATH)")->capture_default_str();
   app.add_option("--state-dir", opt.state_dir, "where the applied state is kept")->capture_default_str();

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Usage: install.sh layout|unit-paths|--list
+# Usage: install.sh layout|unit-paths|man-pages|completion|--list
 # `cmake --install` of the "ipo-netd" component (what the packages hold) with prefix /usr
 # into a DESTDIR, then:
 #   layout      the exact file list (tests/packaging/expected-files.txt), modes, the policy
 #               under the absolute /etc, and the installed ipo-netctl accepting the installed
 #               policy (`ipo-netctl check`);
 #   unit-paths  every program, --policy file and Documentation= file the installed units
-#               name is in the package (or, for programs like /bin/kill, on the system).
+#               name is in the package (or, for programs like /bin/kill, on the system);
+#   man-pages   the installed ipo-netd(8) and ipo-netctl(1), and the build's
+#               ipo-mongo-archive(1), render without a groff warning, have a NAME line
+#               mandb can index (lexgrog), and show every option and subcommand their
+#               program's --help lists;
+#   completion  the installed bash completion, driven as bash would with the installed
+#               ipo-netctl, offers exactly the subcommands --help lists, nested ones, an
+#               option's fixed values and file names.
 set -Eeuo pipefail
 # shellcheck source=tests/packaging/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -81,6 +88,81 @@ case_unit_paths() {
   ((n > 0)) || fail "no paths found in the installed units"
   ((bad == 0)) || exit 1
   echo "PASS: the installed units name $n paths, all present"
+}
+
+# man_text PAGE: the page rendered as plain text; fails on any groff or man warning.
+man_text() {
+  local page=$1 err=$PKG_WORK/man.err
+  MANWIDTH=100 man --warnings -E UTF-8 -P cat -l "$page" 2>"$err" | col -b
+  if [[ -s $err ]]; then
+    cat "$err" >&2
+    fail "${page##*/}: man/groff warnings above"
+  fi
+}
+
+# long_options PROGRAM [SUBCOMMAND...]: the long options `PROGRAM ... --help` lists.
+long_options() {
+  "$@" --help | awk '/^Options:/ {on = 1; next} /^[A-Z][a-z]*:/ {on = 0}
+    on && /^  -/ {n = split($1, names, ","); for (i = 1; i <= n; i++) if (names[i] ~ /^--/) print names[i]}' |
+    sed 's/[=[].*//'
+}
+
+case_man_pages() {
+  local root=$PKG_WORK/root page text opt sub n=0
+  for page in "$root/usr/share/man/man8/ipo-netd.8.gz" "$root/usr/share/man/man1/ipo-netctl.1.gz" \
+    "$IPO_BUILD/man/ipo-mongo-archive.1.gz"; do
+    [[ -f $page ]] || fail "$page missing"
+    lexgrog "$page" >"$PKG_WORK/lexgrog" 2>&1 || { cat "$PKG_WORK/lexgrog" >&2; fail "${page##*/}: no NAME line mandb can read"; }
+    text=$(man_text "$page")
+    grep -q 'ipo-host 0\.' <<<"$text" || fail "${page##*/}: no version footer"
+    echo "ok: ${page##*/} renders clean; $(sed 's/^[^:]*: //' "$PKG_WORK/lexgrog")"
+  done
+  text=$(man_text "$root/usr/share/man/man8/ipo-netd.8.gz")
+  for opt in $(long_options "$root/usr/sbin/ipo-netd"); do
+    grep -qF -- "$opt" <<<"$text" || fail "ipo-netd(8) lacks $opt"
+    n=$((n + 1))
+  done
+  text=$(man_text "$root/usr/share/man/man1/ipo-netctl.1.gz")
+  for sub in status check resync reload restore render "render nginx"; do
+    grep -qE "^ +$sub\$" <<<"$text" || fail "ipo-netctl(1) has no subsection for '$sub'"
+    # shellcheck disable=SC2086  # "render nginx" is two words
+    for opt in $(long_options "$root/usr/bin/ipo-netctl" $sub); do
+      grep -qF -- "$opt" <<<"$text" || fail "ipo-netctl(1) lacks $sub $opt"
+      n=$((n + 1))
+    done
+  done
+  echo "ok: the man pages show all $n options their programs' --help lists"
+}
+
+# complete_words WORD...: what the installed completion offers for the command line WORD...
+#   (the last word is the one being completed), one per line.
+complete_words() {
+  local root=$PKG_WORK/root
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _ipo_netctl; printf "%s\n" "${COMPREPLY[@]}"' \
+    _ "$root/usr/share/bash-completion/completions/ipo-netctl" "$root/usr/bin/ipo-netctl" "$@"
+}
+
+# expect_completion WANT WORD...: fail unless the completion of WORD... is WANT (space separated).
+expect_completion() {
+  local want=$1 got
+  shift
+  got=$(complete_words "$@" | sort | xargs)
+  [[ $got == "$(tr ' ' '\n' <<<"$want" | sort | xargs)" ]] || fail "completion of 'ipo-netctl $*': got '$got', want '$want'"
+  echo "ok: ipo-netctl $* <TAB> -> $got"
+}
+
+case_completion() {
+  local root=$PKG_WORK/root subs
+  bash -c 'source "$1"; complete -p ipo-netctl' _ "$root/usr/share/bash-completion/completions/ipo-netctl" |
+    grep -q -- '-F _ipo_netctl' || fail "the completion file does not register _ipo_netctl for ipo-netctl"
+  subs=$("$root/usr/bin/ipo-netctl" --help | awk '/^Subcommands:/ {on = 1; next} on && /^  [a-z]/ {print $1}' | xargs)
+  [[ -n $subs ]] || fail "ipo-netctl --help lists no subcommands"
+  expect_completion "$subs" ""
+  expect_completion "status" st
+  expect_completion "nginx" render ""
+  expect_completion "debian12 rocky8" render nginx --target ""
+  expect_completion "--json" status --js
+  expect_completion "$root/etc/ipo-netd/policy.json" status --policy "$root/etc/ipo-netd/pol"
 }
 
 main() {
