@@ -11,7 +11,7 @@ cd "${IPO_SRC:?}"
 mapfile -t files < <(git ls-files | while read -r f; do
   [[ -f $f ]] || continue
   case $f in
-    *.sh) echo "$f" ;;
+    *.sh | *.bash-completion) echo "$f" ;;
     *.*) ;;
     *) head -n1 "$f" | grep -q '^#!.*bash' && echo "$f" ;;
   esac
