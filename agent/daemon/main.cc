@@ -23,6 +23,8 @@
 
 #include "bus/bus_server.h"
 #include "common/release_memory.h"
+#include "metrics/metrics_text.h"
+#include "metrics/textfile.h"
 #include "conntrack/netlink_flusher.h"
 #include "daemon/event_pump.h"
 #include "daemon/reconcile_loop.h"
@@ -54,6 +56,7 @@ struct Options {
   std::string claim_tables = "auto";
   bool no_monitor = false;
   bool check = false;
+  std::string metrics_file;  // "" = none
 };
 
 // Whether to claim the tables, and the status text saying so.
@@ -175,9 +178,20 @@ int Run(const Options& opt) {
     spdlog::error("control socket: {}", bus.status().message());
     return 1;
   }
+  // The metrics textfile: rewritten after a turn at most once a second (a storm of turns
+  // writes it once a second; the drift check's turn refreshes it at least every interval).
+  auto last_metrics = std::chrono::steady_clock::time_point{};
+  std::string metrics_error;
   auto publish_bus_state = [&] {
     ipo::status::AgentStatus s = reconciler.StatusDoc();
     (*bus)->NotifyState(s.generation, s.agent_drift);
+    auto now = std::chrono::steady_clock::now();
+    if (opt.metrics_file.empty() || now - last_metrics < std::chrono::seconds(1)) return;
+    last_metrics = now;
+    ipo::Status written = ipo::metrics::WriteTextfile(opt.metrics_file, ipo::metrics::MetricsText(s));
+    if (!written.ok() && written.message() != metrics_error) spdlog::warn("metrics file: {}", written.message());
+    if (written.ok() && !metrics_error.empty()) spdlog::info("metrics file {} written again", opt.metrics_file);
+    metrics_error = written.ok() ? "" : written.message();
   };
   publish_bus_state();
   reconciler.SetDriftObserver([&](const std::vector<std::string>& found) { (*bus)->NotifyDrift(found); });
@@ -246,6 +260,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "on", "off"}));
   app.add_flag("--no-monitor", opt.no_monitor,
                "do not follow nftables notifications; repair only at the periodic drift check");
+  app.add_option("--metrics-file", opt.metrics_file,
+                 "write Prometheus metrics to this file, replaced atomically at most once a second (for "
+                 "node_exporter's textfile collector, e.g. /var/lib/prometheus/node-exporter/ipo_netd.prom)");
   app.add_flag("--check", opt.check,
                "validate the policy and let the kernel check the compiled ruleset without applying it; print it");
   CLI11_PARSE(app, argc, argv);

@@ -132,6 +132,7 @@ void ReconcileLoop::SyncFor(const Batch& batch) {
   if (st.ok() && batch.first_event_nano) {
     int64_t now = NowNano();
     const double agent_ms = std::chrono::duration<double, std::milli>(opt_.now() - batch.began).count();
+    reconciler_.NoteLatency(double(now - batch.last_event_nano) / 1e6);
     spdlog::info("event-to-ruleset latency {:.2f} ms ({}; oldest event of the batch {:.2f} ms; in the agent {:.2f} ms)",
                  double(now - batch.last_event_nano) / 1e6, batch.reason, double(now - batch.first_event_nano) / 1e6,
                  agent_ms);

@@ -179,7 +179,10 @@ Status Reconciler::Reconcile(const std::vector<docker::Event>* events, const std
   st = Apply(compile::Compile(policy_, observed), observed, reason);
   // A sync that went through clears the error of an earlier one (Docker timed out, a batch
   // failed), also when the kernel already had this ruleset and nothing was applied.
-  if (st.ok()) last_error_.clear();
+  if (st.ok()) {
+    last_error_.clear();
+    last_sync_unix_ = double(NowNano()) / 1e9;
+  }
   Publish();
   return st;
 }
@@ -254,6 +257,7 @@ Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::
   }
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - noticed).count();
   ++drift_repairs_;
+  ++repairs_by_cause_[trigger == kPeriodicDriftCheck ? "periodic" : "notification"];
   last_repair_ = status::DriftRepair{NowIso(), trigger, ms, found.size(), found.front()};
   spdlog::info("repaired {} difference(s) in {:.2f} ms, confirmed by read-back (generation {}; {})", found.size(),
                ms, state_.generation, trigger);
@@ -282,6 +286,13 @@ void Reconciler::SetConntrackOff(const std::string& why) {
 void Reconciler::SetBootRestore(nlohmann::json record) {
   boot_restore_ = std::move(record);
   Publish();
+}
+
+void Reconciler::NoteLatency(double ms) {
+  event_latency_.Observe(ms);
+  // Into the snapshot alone: a whole Publish costs O(containers), once per batch is enough.
+  std::lock_guard<std::mutex> lock(mu_);
+  snapshot_.event_latency = event_latency_;
 }
 
 void Reconciler::NoteEvent(const docker::Event& e) {
@@ -373,6 +384,14 @@ void Reconciler::Publish() {
   s.problems = problems_;
   s.conntrack = status::Conntrack{conntrack_ != nullptr, conntrack_off_,    conntrack_flushes_,
                                   conntrack_removed_,    conntrack_error_, last_flush_};
+  s.repairs_by_cause = repairs_by_cause_;
+  s.event_latency = event_latency_;
+  if (applied_) {
+    for (const nft::Table& t : applied_->tables)
+      for (const nft::Set& set : t.sets)
+        s.set_elements[std::string(nft::FamilyName(t.family)) + " " + t.name + " " + set.name] = set.elements.size();
+  }
+  s.last_sync_unix = last_sync_unix_;
   std::lock_guard<std::mutex> lock(mu_);
   snapshot_ = std::move(s);
 }

@@ -73,7 +73,8 @@ class Reconciler {
   // drift check", "delete table inet ipo_netd (netlink port 4242)") and `noticed` when it
   // was noticed: a repair is counted and recorded (status "last_repair") with the time from
   // `noticed` to the confirmed read-back. Returns the differences found.
-  Result<std::vector<std::string>> CheckDrift(bool repair, const std::string& trigger = "periodic drift check",
+  static constexpr const char* kPeriodicDriftCheck = "periodic drift check";
+  Result<std::vector<std::string>> CheckDrift(bool repair, const std::string& trigger = kPeriodicDriftCheck,
                                               std::chrono::steady_clock::time_point noticed = {});
   // Called with the differences as soon as drift is found, before the repair (the D-Bus
   // Drift signal). Runs on the reconcile thread; must not block.
@@ -100,6 +101,9 @@ class Reconciler {
   // Sync's: a host service started or stopped there, and the next Sync must decide again
   // (called at every drift check; no event comes from Docker for it).
   bool HostSocketsChanged();
+  // Records how long a batch of Docker events took from the event to the rules live (status
+  // "event_latency", the metrics' histogram).
+  void NoteLatency(double ms);
   // Records a Docker event (for status and for since= replay after a restart).
   void NoteEvent(const docker::Event& e);
   // Records whether Docker's API answers.
@@ -157,6 +161,9 @@ class Reconciler {
   std::vector<std::string> publish_conflicts_;      // from the last Observe (status)
   std::vector<std::string> drift_;
   uint64_t drift_repairs_ = 0;
+  std::map<std::string, uint64_t> repairs_by_cause_;
+  status::LatencyHistogram event_latency_ = status::LatencyHistogram::Default();
+  double last_sync_unix_ = 0;
   uint64_t tamper_notices_ = 0;
   std::function<void(const std::vector<std::string>&)> drift_observer_;
   std::optional<status::DriftRepair> last_repair_;  // none until the first repair

@@ -67,6 +67,42 @@ Conntrack ConntrackFrom(const JsonValue& c) {
           c.StringOr("error", ""),      Section<ConntrackFlush>(c, "last_flush", FlushFrom)};
 }
 
+std::map<std::string, uint64_t> CountsOr(const JsonValue& j, std::string_view key) {
+  std::map<std::string, uint64_t> out;
+  if (std::optional<JsonValue> v = j.Find(key)) {
+    v->ExpectObject();
+    v->ForEachMember([&](const std::string& k, const JsonValue& n) { out[k] = n.Uint(UINT64_MAX); });
+  }
+  return out;
+}
+
+std::vector<double> NumbersOr(const JsonValue& j, std::string_view key) {
+  std::vector<double> out;
+  if (std::optional<JsonValue> v = j.Find(key)) {
+    v->ExpectArray();
+    for (size_t i = 0; i < v->size(); ++i) out.push_back(v->At(i).Number());
+  }
+  return out;
+}
+
+LatencyHistogram HistogramFrom(const JsonValue& h) {
+  LatencyHistogram out;
+  out.bounds_ms = NumbersOr(h, "bounds_ms");
+  if (std::optional<JsonValue> v = h.Find("counts")) {
+    v->ExpectArray();
+    for (size_t i = 0; i < v->size(); ++i) out.counts.push_back(v->At(i).Uint(UINT64_MAX));
+  }
+  out.sum_ms = NumberOr(h, "sum_ms");
+  out.count = CountOr(h, "count");
+  // One count per bound plus the overflow bucket, or the document is not one we wrote.
+  if (out.counts.size() != out.bounds_ms.size() + 1) {
+    out.counts.assign(out.bounds_ms.size() + 1, 0);
+    out.count = 0;
+    out.sum_ms = 0;
+  }
+  return out;
+}
+
 AgentStatus Decode(const JsonValue& j) {
   j.ExpectObject();
   AgentStatus s;
@@ -115,6 +151,10 @@ AgentStatus Decode(const JsonValue& j) {
   });
   s.problems = StringsOr(j, "problems");
   s.conntrack = Section<Conntrack>(j, "conntrack", ConntrackFrom);
+  s.repairs_by_cause = CountsOr(j, "repairs_by_cause");
+  s.event_latency = Section<LatencyHistogram>(j, "event_latency", HistogramFrom);
+  s.set_elements = CountsOr(j, "set_elements");
+  s.last_sync_unix = NumberOr(j, "last_sync_unix");
   return s;
 }
 
@@ -163,6 +203,26 @@ json ToJson(const Conntrack& c) {
           {"error", c.error}, {"last_flush", OrNull(c.last_flush)}};
 }
 
+LatencyHistogram LatencyHistogram::Default() {
+  LatencyHistogram h;
+  h.bounds_ms = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
+  h.counts.assign(h.bounds_ms.size() + 1, 0);
+  return h;
+}
+
+void LatencyHistogram::Observe(double ms) {
+  if (counts.size() != bounds_ms.size() + 1) counts.assign(bounds_ms.size() + 1, 0);
+  size_t i = 0;
+  while (i < bounds_ms.size() && ms > bounds_ms[i]) ++i;
+  ++counts[i];
+  sum_ms += ms;
+  ++count;
+}
+
+json ToJson(const LatencyHistogram& h) {
+  return {{"bounds_ms", h.bounds_ms}, {"counts", h.counts}, {"sum_ms", h.sum_ms}, {"count", h.count}};
+}
+
 json ToJson(const AgentStatus& s) {
   json containers = json::array();
   for (const ContainerView& c : s.containers) containers.push_back(ToJson(c));
@@ -191,7 +251,11 @@ json ToJson(const AgentStatus& s) {
           {"last_full_resync", OrNull(s.last_full_resync)},
           {"last_apply", OrNull(s.last_apply)},
           {"problems", s.problems},
-          {"conntrack", OrNull(s.conntrack)}};
+          {"conntrack", OrNull(s.conntrack)},
+          {"repairs_by_cause", s.repairs_by_cause},
+          {"event_latency", OrNull(s.event_latency)},
+          {"set_elements", s.set_elements},
+          {"last_sync_unix", s.last_sync_unix}};
 }
 
 Result<AgentStatus> FromJson(std::string_view text) {

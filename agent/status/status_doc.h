@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -114,6 +115,19 @@ struct Conntrack {
   std::optional<ConntrackFlush> last_flush;
 };
 
+// The event -> rules-live latency of every batch of Docker events the agent synced, as a
+// Prometheus histogram: counts[i] batches took <= bounds_ms[i] (not cumulative; the last
+// count, one past the bounds, is everything slower).
+struct LatencyHistogram {
+  std::vector<double> bounds_ms;
+  std::vector<uint64_t> counts;
+  double sum_ms = 0;
+  uint64_t count = 0;
+  // The agent's buckets: 1 ms to 10 s.
+  static LatencyHistogram Default();
+  void Observe(double ms);
+};
+
 // JSON member names are the field names, except where noted.
 struct AgentStatus {
   std::string health = "down";  // "ok", "degraded"; "down" when nobody said otherwise
@@ -142,6 +156,14 @@ struct AgentStatus {
   std::optional<LastApply> last_apply;
   std::vector<std::string> problems;
   std::optional<Conntrack> conntrack;
+  // Repairs of the agent's tables by what noticed them: "notification" (the nftables
+  // monitor saw a foreign change) or "periodic" (the drift check found it).
+  std::map<std::string, uint64_t> repairs_by_cause;
+  std::optional<LatencyHistogram> event_latency;
+  // Elements of every set and map of the ruleset in force, by "family table set"
+  // ("inet ipo_netd lan-allow-v4").
+  std::map<std::string, uint64_t> set_elements;
+  double last_sync_unix = 0;  // when a sync with Docker last went through (Unix seconds); 0 never
 };
 
 // Every member; a nullopt section as null.
@@ -162,5 +184,6 @@ nlohmann::json ToJson(const FullResync& r);
 nlohmann::json ToJson(const LastApply& a);
 nlohmann::json ToJson(const ConntrackFlush& f);
 nlohmann::json ToJson(const Conntrack& c);
+nlohmann::json ToJson(const LatencyHistogram& h);
 
 }  // namespace ipo::status

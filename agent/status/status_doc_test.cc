@@ -39,6 +39,12 @@ AgentStatus Full() {
   s.last_apply = LastApply{"elements", 0.5};
   s.problems = {"network x cannot be created"};
   s.conntrack = Conntrack{true, "", 2, 7, "", ConntrackFlush{"t", "event", {"addr 1.2.3.4"}, {}, 9, 7, 1, 0.75}};
+  s.repairs_by_cause = {{"notification", 2}, {"periodic", 1}};
+  s.event_latency = LatencyHistogram::Default();
+  s.event_latency->Observe(3.5);
+  s.event_latency->Observe(20000);
+  s.set_elements = {{"inet ipo_netd lan-allow-v4", 1}, {"ip ipo_netd_nat publish-any", 2}};
+  s.last_sync_unix = 1764000000.25;
   return s;
 }
 
@@ -101,4 +107,26 @@ TEST_CASE("a status member of the wrong type is refused, naming it") {
   j = ToJson(Full());
   j["containers"][1]["networks"] = "bridge";
   CHECK(FromJson(j.dump()).status().message() == "status:1: containers[1].networks: must be an array, got string");
+}
+
+TEST_CASE("the latency histogram counts each observation in the first bucket that holds it") {
+  LatencyHistogram h = LatencyHistogram::Default();
+  REQUIRE(h.counts.size() == h.bounds_ms.size() + 1);
+  h.Observe(0.2);    // <= 1
+  h.Observe(1);      // <= 1 (the bound is inclusive, as Prometheus' le)
+  h.Observe(7);      // <= 10
+  h.Observe(99999);  // beyond the last bound
+  CHECK(h.counts[0] == 2);
+  CHECK(h.counts[3] == 1);
+  CHECK(h.counts.back() == 1);
+  CHECK(h.count == 4);
+  CHECK(h.sum_ms == Approx(100007.2));
+}
+
+TEST_CASE("a histogram whose counts do not match its bounds decodes as empty, not misread") {
+  auto s = FromJson(R"({"event_latency": {"bounds_ms": [1, 2], "counts": [5], "sum_ms": 3, "count": 5}})");
+  REQUIRE(s.ok());
+  REQUIRE(s->event_latency);
+  CHECK(s->event_latency->counts == std::vector<uint64_t>{0, 0, 0});
+  CHECK(s->event_latency->count == 0);
 }

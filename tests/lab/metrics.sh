@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Test: the agent's Prometheus metrics (--metrics-file; docs/observability.md). The lab's
+# agent writes /run/ipo-lab/ipo_netd.prom; checks: `promtool check metrics` accepts it (names,
+# types, help, histogram shape), it is mode 0644 with no temporary file left, and it agrees
+# with the agent's own status (generation, events, set sizes). Then, live: a restart of
+# docker_c counts Docker events and event->rules latencies in the histogram; an element
+# deleted from the agent's set by someone else (nft in the lab's host namespace) shows as a
+# repair by notification; drift is back to 0 and the file keeps passing promtool.
+set -Eeuo pipefail
+# shellcheck source=tests/lab/lab_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh"
+
+METRICS=$IPO_LAB_RUN/ipo_netd.prom
+PROMTOOL=${IPO_TOOLS:-/opt/ipo-host}/bin/promtool
+
+# metric NAME_WITH_LABELS: the value of one sample line of the metrics file ("" if absent).
+metric() {
+  awk -v k="$1" '$1 == k {print $2}' "$METRICS" 2>/dev/null
+}
+
+# metric_above NAME VALUE: 0 when the sample is greater than VALUE.
+metric_above() {
+  local v
+  v=$(metric "$1")
+  [[ -n $v ]] && awk -v a="$v" -v b="$2" 'BEGIN {exit !(a > b)}'
+}
+
+# promtool_ok: 0 when promtool accepts the metrics file as it is now.
+promtool_ok() {
+  "$PROMTOOL" check metrics <"$METRICS" >"$IPO_LAB_RUN/promtool.out" 2>&1
+}
+
+main() {
+  [[ -x $PROMTOOL ]] || { echo "$PROMTOOL missing: run scripts/bootstrap observability" >&2; exit 1; }
+  export IPO_LAB_NETD_EXTRA_ARGS="--metrics-file $METRICS"
+  lab_test_begin
+  lab_test_check "the agent wrote $METRICS" ipo_wait_for 15 test -s "$METRICS"
+  if ! lab_test_check "promtool check metrics accepts the file" promtool_ok; then
+    cat "$IPO_LAB_RUN/promtool.out" >&2
+  fi
+  lab_test_check "the file is mode 0644" test "$(stat -c %a "$METRICS")" = 644
+  lab_test_check "no temporary file left beside it" test ! -e "$METRICS.tmp"
+  local status gen sets
+  status=$(ipo_lab_netctl status --json)
+  gen=$(jq -r '.agent.generation' <<<"$status")
+  lab_test_check "ipo_netd_policy_generation is the status' generation ($gen)" \
+    ipo_wait_for 5 bash -c "[[ \$(awk '\$1 == \"ipo_netd_policy_generation\" {print \$2}' '$METRICS') == $gen ]]"
+  lab_test_check "ipo_netd_healthy is 1" test "$(metric ipo_netd_healthy)" = 1
+  lab_test_check "ipo_netd_drift is 0" test "$(metric ipo_netd_drift)" = 0
+  lab_test_check "ipo_netd_docker_connected is 1" test "$(metric ipo_netd_docker_connected)" = 1
+  sets=$(jq -r '.agent.set_elements | to_entries[] | "\(.key) \(.value)"' <<<"$status")
+  local fam table set n
+  while read -r fam table set n; do
+    lab_test_check "ipo_netd_set_elements for $fam $table $set is $n" \
+      test "$(metric "ipo_netd_set_elements{family=\"$fam\",table=\"$table\",set=\"$set\"}")" = "$n"
+  done <<<"$sets"
+  lab_test_check "the allowlist set holds its one range" \
+    test "$(metric 'ipo_netd_set_elements{family="inet",table="ipo_netd",set="lan-allow-v4"}')" = 1
+
+  local events0 latency0 repairs0
+  events0=$(metric ipo_netd_docker_events_total)
+  latency0=$(metric ipo_netd_event_to_rules_seconds_count)
+  latency0=${latency0:-0}
+  lab_test_mark
+  ipo_lab_docker restart -t 1 docker_c >/dev/null
+  lab_test_converge "docker_c restarted"
+  lab_test_check "ipo_netd_docker_events_total counted the restart (was $events0)" \
+    ipo_wait_for 15 metric_above ipo_netd_docker_events_total "$events0"
+  lab_test_check "the latency histogram counted its batches (was $latency0)" \
+    ipo_wait_for 15 metric_above ipo_netd_event_to_rules_seconds_count "$latency0"
+  lab_test_check "the histogram's +Inf bucket equals its count" \
+    test "$(metric 'ipo_netd_event_to_rules_seconds_bucket{le="+Inf"}')" = "$(metric ipo_netd_event_to_rules_seconds_count)"
+  ipo_info "after the restart: $(metric ipo_netd_docker_events_total) events, $(metric ipo_netd_event_to_rules_seconds_count) batches, p50 bucket line: $(grep -m1 'le="0.01"' "$METRICS")"
+
+  repairs0=$(metric 'ipo_netd_repairs_total{cause="notification"}')
+  ip netns exec ipo-host nft delete element inet ipo_netd lan-allow-v4 '{ 192.168.1.1-192.168.1.30 }'
+  lab_test_check "a foreign change shows as a repair by notification (was $repairs0)" \
+    ipo_wait_for 15 metric_above 'ipo_netd_repairs_total{cause="notification"}' "$repairs0"
+  lab_test_check "ipo_netd_drift is back to 0" ipo_wait_for 15 bash -c "[[ \$(awk '\$1 == \"ipo_netd_drift\" {print \$2}' '$METRICS') == 0 ]]"
+  lab_test_check "ipo_netd_tamper_notices_total counted it" metric_above ipo_netd_tamper_notices_total 0
+  if ! lab_test_check "promtool still accepts the file" promtool_ok; then
+    cat "$IPO_LAB_RUN/promtool.out" >&2
+  fi
+  echo "--- $METRICS (excerpt)"
+  grep -E '^ipo_netd_(healthy|policy_generation|drift|repairs_total|docker_events_total|event_to_rules_seconds_(count|sum)|containers)' "$METRICS"
+  lab_test_matrix "after the metrics checks"
+}
+
+main "$@"
