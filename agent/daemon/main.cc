@@ -178,17 +178,19 @@ int Run(const Options& opt) {
     spdlog::error("control socket: {}", bus.status().message());
     return 1;
   }
-  // The metrics textfile: rewritten after a turn at most once a second (a storm of turns
-  // writes it once a second; the drift check's turn refreshes it at least every interval).
-  auto last_metrics = std::chrono::steady_clock::time_point{};
+  // The metrics textfile: rewritten after every turn whose metrics differ from the file's
+  // (a few KB; a turn costs milliseconds, the write tens of microseconds), so it is never
+  // older than the agent's last turn.
+  std::string metrics_written;
   std::string metrics_error;
   auto publish_bus_state = [&] {
     ipo::status::AgentStatus s = reconciler.StatusDoc();
     (*bus)->NotifyState(s.generation, s.agent_drift);
-    auto now = std::chrono::steady_clock::now();
-    if (opt.metrics_file.empty() || now - last_metrics < std::chrono::seconds(1)) return;
-    last_metrics = now;
-    ipo::Status written = ipo::metrics::WriteTextfile(opt.metrics_file, ipo::metrics::MetricsText(s));
+    if (opt.metrics_file.empty()) return;
+    std::string text = ipo::metrics::MetricsText(s);
+    if (text == metrics_written && metrics_error.empty()) return;
+    ipo::Status written = ipo::metrics::WriteTextfile(opt.metrics_file, text);
+    if (written.ok()) metrics_written = std::move(text);
     if (!written.ok() && written.message() != metrics_error) spdlog::warn("metrics file: {}", written.message());
     if (written.ok() && !metrics_error.empty()) spdlog::info("metrics file {} written again", opt.metrics_file);
     metrics_error = written.ok() ? "" : written.message();
@@ -261,7 +263,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-monitor", opt.no_monitor,
                "do not follow nftables notifications; repair only at the periodic drift check");
   app.add_option("--metrics-file", opt.metrics_file,
-                 "write Prometheus metrics to this file, replaced atomically at most once a second (for "
+                 "write Prometheus metrics to this file, replaced atomically after every change (for "
                  "node_exporter's textfile collector, e.g. /var/lib/prometheus/node-exporter/ipo_netd.prom)");
   app.add_flag("--check", opt.check,
                "validate the policy and let the kernel check the compiled ruleset without applying it; print it");

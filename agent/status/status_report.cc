@@ -54,6 +54,10 @@ json ToJson(const StatusReport& r) {
             {"conntrack", Or(a.conntrack, json())},
             {"observed", observed},
             {"publish_conflicts", a.publish_conflicts},
+            {"repairs_by_cause", a.repairs_by_cause},
+            {"event_latency", Or(a.event_latency, json())},
+            {"set_elements", a.set_elements},
+            {"last_sync_unix", a.last_sync_unix},
             {"via", r.via}}},
           {"boot_restore", a.boot_restore}};
 }

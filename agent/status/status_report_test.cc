@@ -26,11 +26,13 @@ TEST_CASE("the report with the agent down: what the state file holds, the sectio
   r.drift = {"inet ipo_netd: missing table"};
   r.tables = {{"ip", "ipo_netd", 2, 5, {}}, {"inet", "ipo_netd", 3, 9, {{"lan-v4", {"10.0.0.0/8"}}}}};
   // The layout the CLI wrote before the report was typed (2df0bcc), member for member, plus the
-  // model's full_resyncs, lookups and last_full_resync (issue 18).
+  // model's full_resyncs, lookups and last_full_resync (issue 18) and the metrics' sources
+  // repairs_by_cause, event_latency, set_elements, last_sync_unix (issue 16).
   CHECK(ToJson(r).dump() ==
-        R"({"agent":{"applied_at":"2026-11-24T00:00:00Z","conntrack":null,"drift_repairs":0,"events":0,)"
-        R"("full_resyncs":0,"last_apply":{},"last_full_resync":null,"last_repair":null,"lookups":0,"observed":{},"problems":[],"protection":{},)"
-        R"("publish_conflicts":[],"state_save":{},"syncs":0,"tamper_notices":0,"via":"state-file"},)"
+        R"({"agent":{"applied_at":"2026-11-24T00:00:00Z","conntrack":null,"drift_repairs":0,"event_latency":null,)"
+        R"("events":0,"full_resyncs":0,"last_apply":{},"last_full_resync":null,"last_repair":null,"last_sync_unix":0.0,)"
+        R"("lookups":0,"observed":{},"problems":[],"protection":{},"publish_conflicts":[],"repairs_by_cause":{},)"
+        R"("set_elements":{},"state_save":{},"syncs":0,"tamper_notices":0,"via":"state-file"},)"
         R"("boot_restore":{"detail":"no record","result":"none"},"containers":[{"id":"a","ipv4":"172.30.1.2",)"
         R"("ipv6":"","managed":true,"name":"docker_a","networks":["ipo_a"],"policy_network":"ipo_a",)"
         R"("running":true}],"docker":{},"drift":true,"drift_details":["inet ipo_netd: missing table"],)"
@@ -47,6 +49,11 @@ TEST_CASE("the report carries the agent's sections as the agent wrote them") {
   a.protection = ipo::status::Protection{"owner+persist", true, ""};
   a.conntrack = ipo::status::Conntrack{true, "", 1, 2, "", std::nullopt};
   a.observed = ipo::model::Observed{};
+  a.repairs_by_cause = {{"notification", 1}};
+  a.event_latency = ipo::status::LatencyHistogram::Default();
+  a.event_latency->Observe(2);
+  a.set_elements = {{"inet ipo_netd lan-allow-v4", 1}};
+  a.last_sync_unix = 1764000000;
   StatusReport r{"", a, "socket", "p.json", {}, {}};
   json j = ToJson(r);
   json agent = ToJson(a);
@@ -56,5 +63,9 @@ TEST_CASE("the report carries the agent's sections as the agent wrote them") {
   CHECK(j["agent"]["conntrack"] == agent["conntrack"]);
   CHECK(j["agent"]["observed"] == agent["observed"]);
   CHECK(j["agent"]["via"] == "socket");
+  CHECK(j["agent"]["repairs_by_cause"] == agent["repairs_by_cause"]);
+  CHECK(j["agent"]["event_latency"] == agent["event_latency"]);
+  CHECK(j["agent"]["set_elements"] == agent["set_elements"]);
+  CHECK(j["agent"]["last_sync_unix"] == agent["last_sync_unix"]);
   CHECK(j["last_event"] == json::object());
 }
