@@ -12,7 +12,7 @@ ipo_bootstrap_observability() {
   # Runs in a subshell so the directory change and the trap stay local.
   (
     trap 'rm -rf "$work"' EXIT
-    cd "$work"
+    cd "$work" || exit 1
     apt-get download -qq prometheus || { apt-get update -qq && apt-get download -qq prometheus; }
     dpkg-deb -x prometheus_*.deb root
     mkdir -p "$IPO_TOOLS/bin"
