@@ -36,12 +36,14 @@ void RegisterStatusCommands(CLI::App& app) {
 
   CLI::App* show = app.add_subcommand("status", "show what the agent enforces and whether the kernel matches it");
   add_paths(show);
-  show->add_flag("--json", *json_out, "print the status document as JSON");
-  show->callback([paths, json_out] {
+  show->add_flag("--json", *json_out, "print the status document as JSON (it always has the counters)");
+  auto counters = std::make_shared<bool>(false);
+  show->add_flag("--counters", *counters, "also print every rule's packet and byte counters, read from the kernel");
+  show->callback([paths, json_out, counters] {
     int code = 0;
     status::StatusReport s = CollectStatus(*paths, code);
     if (*json_out) std::cout << status::ToJson(s).dump(2) << "\n";
-    else std::cout << FormatStatus(s);
+    else std::cout << FormatStatus(s, *counters);
     if (code != 0) throw CLI::RuntimeError(code);
   });
 

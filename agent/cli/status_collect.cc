@@ -7,6 +7,7 @@
 #include "policy/policy.h"
 #include "restore/boot_restore.h"
 #include "state/state_store.h"
+#include "status/rule_counters.h"
 
 namespace ipo::cli {
 namespace {
@@ -57,7 +58,8 @@ std::vector<status::TableSummary> Summarize(const nft::Ruleset& rs) {
   return out;
 }
 
-// Compares the kernel's owned tables with `expected`; fills the report's drift and tables.
+// Compares the kernel's owned tables with `expected`; fills the report's drift, tables and
+// counters.
 void CompareWithKernel(const nft::Ruleset& expected, status::StatusReport& out) {
   auto nl = nft::NetlinkBackend::Create();
   if (!nl.ok()) {
@@ -72,6 +74,7 @@ void CompareWithKernel(const nft::Ruleset& expected, status::StatusReport& out) 
   }
   out.drift = compile::FindDrift(expected, *kernel);
   out.tables = Summarize(*kernel);
+  out.counters = status::RuleCounters(expected, *kernel);
 }
 
 // The policy's containers as the state file knows them (when the agent lists none).

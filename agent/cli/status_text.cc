@@ -91,9 +91,24 @@ void Publications(const status::AgentStatus& a, std::ostringstream& o) {
   }
 }
 
+// One line per rule: packets, bytes, action, comment; a heading per table and chain.
+void Counters(const std::vector<status::RuleCounter>& counters, std::ostringstream& o) {
+  o << "\ncounters (read from the kernel now; they restart from 0 when the tables are replaced):\n";
+  o << "  " << Pad("PACKETS", 12) << Pad("BYTES", 14) << Pad("ACTION", 22) << "RULE\n";
+  std::string heading;
+  for (const status::RuleCounter& c : counters) {
+    std::string h = c.family + " " + c.table + " " + c.chain;
+    if (h != heading) o << h << ":\n";
+    heading = h;
+    o << "  " << Pad(std::to_string(c.packets), 12) << Pad(std::to_string(c.bytes), 14) << Pad(c.action, 22) << c.rule
+      << "\n";
+  }
+  if (counters.empty()) o << "  (none: the agent's tables could not be read)\n";
+}
+
 }  // namespace
 
-std::string FormatStatus(const status::StatusReport& s) {
+std::string FormatStatus(const status::StatusReport& s, bool counters) {
   std::ostringstream o;
   if (!s.error.empty()) {
     o << "error: " << s.error << "\n";
@@ -104,6 +119,7 @@ std::string FormatStatus(const status::StatusReport& s) {
   Tables(s, o);
   Containers(s.agent, o);
   Publications(s.agent, o);
+  if (counters) Counters(s.counters, o);
   if (!s.drift.empty()) {
     o << "\ndrift:\n";
     for (const std::string& line : s.drift) o << "  - " << line << "\n";

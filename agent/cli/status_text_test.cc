@@ -87,3 +87,22 @@ conntrack OFF (no CAP_NET_ADMIN); 7 flow(s) removed in 1 flush(es); last t after
   r.error = "policy.json:3: bad";
   CHECK(ipo::cli::FormatStatus(r) == "error: policy.json:3: bad\n");
 }
+
+TEST_CASE("status --counters adds every rule's packets and bytes under its table and chain") {
+  StatusReport r = Full();
+  r.counters = {{"inet", "ipo_netd", "to-containers", "replies", "accept", 10, 1000},
+                {"inet", "ipo_netd", "to-containers", "nothing else reaches a container", "drop", 3, 180},
+                {"ip", "ipo_netd_nat", "nat-prerouting", "ports published to everyone", "dnat @publish-any", 1, 60}};
+  std::string plain = ipo::cli::FormatStatus(r);
+  CHECK(plain.find("counters") == std::string::npos);
+  std::string text = ipo::cli::FormatStatus(r, true);
+  CHECK(text.find(R"(
+counters (read from the kernel now; they restart from 0 when the tables are replaced):
+  PACKETS     BYTES         ACTION                RULE
+inet ipo_netd to-containers:
+  10          1000          accept                replies
+  3           180           drop                  nothing else reaches a container
+ip ipo_netd_nat nat-prerouting:
+  1           60            dnat @publish-any     ports published to everyone
+)") != std::string::npos);
+}

@@ -31,8 +31,17 @@ Expr In(std::vector<Field> fields, const std::string& set) {
   return nft::Lookup{std::move(fields), false, set};
 }
 
+bool IsStatement(const Expr& e) {
+  return std::holds_alternative<Verdict>(e) || std::holds_alternative<nft::DnatMap>(e) ||
+         std::holds_alternative<nft::Masquerade>(e);
+}
+
+// A rule with a counter just before its statement (at the end when it has none): every rule
+// the agent writes is counted (`ipo-netctl status --counters`, the metrics' drops by rule).
 Rule MakeRule(std::vector<Expr> exprs, std::string comment) {
-  return Rule{std::move(exprs), std::move(comment)};
+  auto at = !exprs.empty() && IsStatement(exprs.back()) ? exprs.end() - 1 : exprs.end();
+  exprs.insert(at, nft::Counter{});
+  return Rule{std::move(exprs), std::move(comment), std::nullopt};
 }
 
 Element RangeElement(const policy::Range& r) {
@@ -49,9 +58,8 @@ Rule LanDrop(const policy::Prefix& p) {
     exprs.push_back(nft::PrefixMatch{p.is_v4() ? Field::kIpSaddr : Field::kIp6Saddr, false,
                                      p.is_v4() ? Value{*p.v4} : Value{*p.v6}, p.len});
   }
-  exprs.push_back(nft::Counter{});
   exprs.push_back(Drop());
-  return MakeRule(std::move(exprs), "LAN sources outside the allowlist");
+  return MakeRule(std::move(exprs), "LAN sources outside the allowlist (" + p.ToString() + ")");
 }
 
 // "a.b.c.d/len" with len 1..32, host bits cleared. nullopt when malformed.
@@ -147,8 +155,9 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
   }
   ProxyGuard guard = MakeProxyGuard(
       observed.proxy_ports,
-      {MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()}, "the LAN allowlist"),
-       MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()}, "the LAN allowlist")},
+      {MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()}, "the LAN allowlist (IPv4)"),
+       MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()},
+                "the LAN allowlist (IPv6)")},
       "docker-proxy ports are for the LAN allowlist only");
   for (Set* s : {&bridges, &within, &allow4, &allow6, &pub4, &pub6, &guard.set}) {
     Sort(*s);
@@ -165,16 +174,16 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
                                    "within a network Docker reports"));
   // Nothing "within Docker's default network": containers there are unplaced or not the
   // policy's, and never talk to each other (the bridge table drops it on layer 2).
-  between.rules.push_back(MakeRule({nft::Counter{}, Drop()}, "containers on different networks never talk"));
+  between.rules.push_back(MakeRule({Drop()}, "containers on different networks never talk"));
 
   Chain to_containers{"to-containers", std::nullopt, {}};
   auto& tc = to_containers.rules;
   tc.push_back(MakeRule({nft::CtState{nft::CtState::kEstablished | nft::CtState::kRelated}, Accept()}, "replies"));
   tc.push_back(MakeRule({nft::CtState{nft::CtState::kInvalid}, Drop()}, "invalid"));
   tc.push_back(MakeRule({Nfproto(kNfprotoIpv4), In({Field::kIpSaddr}, "lan-allow-v4"), Accept()},
-                        "the LAN allowlist reaches every container"));
+                        "the LAN allowlist reaches every container (IPv4)"));
   tc.push_back(MakeRule({Nfproto(kNfprotoIpv6), In({Field::kIp6Saddr}, "lan-allow-v6"), Accept()},
-                        "the LAN allowlist reaches every container"));
+                        "the LAN allowlist reaches every container (IPv6)"));
   // The LAN's drop rules match the subnets inline, not through an interval set: an interval
   // set created in the same batch (every full replacement) matches nothing for a moment at
   // commit on Linux 6.18 (measured, see docs/ruleset.md), and a drop that misses opens the
@@ -183,19 +192,20 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
   for (const policy::Prefix& p : policy.lan.subnets) tc.push_back(LanDrop(p));
   tc.push_back(MakeRule({Nfproto(kNfprotoIpv4), nft::CtStatusDnat{},
                          In({Field::kIpDaddr, Field::kMetaL4proto, Field::kThDport}, "published-v4"), Accept()},
-                        "published ports"));
+                        "published ports (IPv4)"));
   tc.push_back(MakeRule({Nfproto(kNfprotoIpv6), nft::CtStatusDnat{},
                          In({Field::kIp6Daddr, Field::kMetaL4proto, Field::kThDport}, "published-v6"), Accept()},
-                        "published ports"));
-  tc.push_back(MakeRule({nft::Counter{}, Drop()}, "nothing else reaches a container"));
+                        "published ports (IPv6)"));
+  tc.push_back(MakeRule({Drop()}, "nothing else reaches a container"));
 
   // Into a container network: a bridge of set "bridges" or any "br-*" (static: no event
   // needed), from another container network or from anywhere else.
   nft::IfNamePrefix docker_bridges{kDockerBridgePrefix};
   Chain into{"into-bridge", std::nullopt, {}};
-  into.rules.push_back(MakeRule({In({Field::kIifname}, "bridges"), Jump("between-bridges")}, "container to container"));
+  into.rules.push_back(
+      MakeRule({In({Field::kIifname}, "bridges"), Jump("between-bridges")}, "container to container"));
   into.rules.push_back(MakeRule({nft::Cmp{Field::kIifname, false, docker_bridges}, Jump("between-bridges")},
-                                "container to container"));
+                                "container to container, from a network Docker created"));
   into.rules.push_back(MakeRule({Jump("to-containers")}, "into containers"));
 
   Chain forward{"filter-forward", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, false}, {}};
@@ -291,7 +301,7 @@ ProxyGuard MakeProxyGuard(const std::vector<ProxyPort>& ports, std::vector<nft::
   tp.push_back(MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{"lo"}}, Accept()}, "the host itself"));
   tp.push_back(MakeRule({nft::CtState{nft::CtState::kEstablished | nft::CtState::kRelated}, Accept()}, "replies"));
   for (Rule& r : allow) tp.push_back(std::move(r));
-  tp.push_back(MakeRule({nft::Counter{}, Drop()}, drop_comment));
+  tp.push_back(MakeRule({Drop()}, drop_comment));
   g.input.rules.push_back(MakeRule({In({Field::kMetaL4proto, Field::kThDport}, "proxy-ports"), Jump("to-proxy")},
                                    "ports docker-proxy publishes"));
   return g;
@@ -309,8 +319,7 @@ nft::Table DefaultBridgeGuard(const std::string& subnet_v4) {
   // kernel with nf_tables_bridge (no other bridge carries that subnet).
   Chain forward{"filter-forward", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, false}, {}};
   forward.rules.push_back(MakeRule({nft::Cmp{Field::kMetaProtocol, false, nft::Port{0x0800}},
-                                    nft::PrefixMatch{Field::kIpDaddr, false, prefix->first, prefix->second}, nft::Counter{},
-                                    Drop()},
+                                    nft::PrefixMatch{Field::kIpDaddr, false, prefix->first, prefix->second}, Drop()},
                                    "containers on Docker's default bridge never talk to each other"));
   t.chains.push_back(std::move(forward));
   return t;

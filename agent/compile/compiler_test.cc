@@ -1,9 +1,13 @@
 #include "compile/compiler.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include "compile/baseline.h"
 
 using ipo::compile::Compile;
 using ipo::model::Observed;
@@ -198,8 +202,8 @@ TEST_CASE("docker -p bindings are DNATed for the LAN allowlist only, HostIp hono
     CHECK(ipo::nft::ElementToString(e).find("9999") == std::string::npos);
   // Both docker rules come after the policy's and only for the allowlist.
   std::string nft = rs.ToString();
-  auto lan = nft.find("ip saddr @lan-allow fib daddr type local dnat ip to meta l4proto . th dport map @docker-lan");
-  auto at = nft.find("ip saddr @lan-allow dnat ip to ip daddr . meta l4proto . th dport map @docker-lan-at");
+  auto lan = nft.find("ip saddr @lan-allow fib daddr type local counter dnat ip to meta l4proto . th dport map @docker-lan");
+  auto at = nft.find("ip saddr @lan-allow counter dnat ip to ip daddr . meta l4proto . th dport map @docker-lan-at");
   auto any = nft.find("map @publish-any");
   CHECK(lan != std::string::npos);
   CHECK(at != std::string::npos);
@@ -217,17 +221,17 @@ TEST_CASE("every Docker bridge is guarded by pattern, before any event names it"
   // Nothing observed at all (boot, Docker not answering): br-* and docker0 are still guarded.
   auto rs = Compile(LabPolicy(), Observed{});
   CHECK(ChainText(rs, "filter-forward") ==
-        "oifname @bridges jump into-bridge\n"
-        "oifname \"br-*\" jump into-bridge\n");
+        "oifname @bridges counter jump into-bridge\n"
+        "oifname \"br-*\" counter jump into-bridge\n");
   CHECK(ChainText(rs, "into-bridge") ==
-        "iifname @bridges jump between-bridges\n"
-        "iifname \"br-*\" jump between-bridges\n"
-        "jump to-containers\n");
+        "iifname @bridges counter jump between-bridges\n"
+        "iifname \"br-*\" counter jump between-bridges\n"
+        "counter jump to-containers\n");
   // Within docker0 nothing is accepted: only the policy's networks talk inside themselves.
   CHECK(ChainText(rs, "between-bridges") ==
-        "iifname \"ipo-shared\" oifname \"ipo-shared\" accept\n"
-        "iifname \"ipo-isolated\" oifname \"ipo-isolated\" accept\n"
-        "iifname . oifname @within-network accept\n"
+        "iifname \"ipo-shared\" oifname \"ipo-shared\" counter accept\n"
+        "iifname \"ipo-isolated\" oifname \"ipo-isolated\" counter accept\n"
+        "iifname . oifname @within-network counter accept\n"
         "counter drop\n");
 }
 
@@ -272,4 +276,26 @@ TEST_CASE("frames between containers on docker0 are dropped in the bridge table"
   bool owned = false;
   for (const auto& [f, n] : ipo::compile::OwnedTables()) owned = owned || (f == ipo::nft::Family::kBridge && n == "ipo_netd");
   CHECK(owned);
+}
+
+TEST_CASE("every rule has one counter and a comment no other rule of its chain has") {
+  auto check = [](const ipo::nft::Ruleset& rs) {
+    size_t rules = 0;
+    for (const auto& t : rs.tables) {
+      for (const auto& c : t.chains) {
+        std::set<std::string> comments;
+        for (const auto& r : c.rules) {
+          INFO(ipo::nft::FamilyName(t.family) << " " << t.name << " " << c.name << ": " << r.comment);
+          CHECK(std::count_if(r.exprs.begin(), r.exprs.end(), [](const ipo::nft::Expr& e) {
+                  return std::holds_alternative<ipo::nft::Counter>(e);
+                }) == 1);
+          CHECK(comments.insert(r.comment).second);  // counters and drops are reported by comment
+          ++rules;
+        }
+      }
+    }
+    return rules;
+  };
+  CHECK(check(Compile(LabPolicy(), LabObserved())) >= 25);
+  CHECK(check(ipo::compile::FailClosedBaseline({{6, 9999}})) >= 4);
 }

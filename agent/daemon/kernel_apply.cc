@@ -36,10 +36,13 @@ Result<std::string> ApplyRuleset(nft::NftBackend& nft, const nft::Ruleset* appli
   return std::string("full");
 }
 
-Result<std::vector<std::string>> ReadDrift(nft::NftBackend& nft, const nft::Ruleset& applied) {
-  auto kernel = nft.ReadTables(compile::OwnedTables());
-  if (!kernel.ok()) return kernel.status();
-  return compile::FindDrift(applied, *kernel);
+Result<std::vector<std::string>> ReadDrift(nft::NftBackend& nft, const nft::Ruleset& applied,
+                                           nft::Ruleset* kernel) {
+  auto read = nft.ReadTables(compile::OwnedTables());
+  if (!read.ok()) return read.status();
+  std::vector<std::string> drift = compile::FindDrift(applied, *read);
+  if (kernel != nullptr) *kernel = std::move(*read);
+  return drift;
 }
 
 Status RepairTables(nft::NftBackend& nft, const nft::Ruleset& applied) {

@@ -4,7 +4,7 @@
 //                 failed element batch falls back to the whole tables. A failed batch leaves
 //                 the kernel as it was (batches are atomic).
 //   ReadDrift     reads the owned tables back and lists how they differ from the ruleset
-//                 applied (compile/drift.h).
+//                 applied (compile/drift.h); the read also carries every rule's counter.
 //   RepairTables  re-applies the whole ruleset and reads it back to confirm.
 //
 // Thread safety: as the NftBackend given.
@@ -25,7 +25,9 @@ Result<std::string> ApplyRuleset(nft::NftBackend& nft, const nft::Ruleset* appli
                                  const std::string& reason);
 
 // The differences between the owned tables in the kernel and `applied` (none: in force).
-Result<std::vector<std::string>> ReadDrift(nft::NftBackend& nft, const nft::Ruleset& applied);
+// `kernel`, when given, gets the tables as read (with the rules' counts).
+Result<std::vector<std::string>> ReadDrift(nft::NftBackend& nft, const nft::Ruleset& applied,
+                                           nft::Ruleset* kernel = nullptr);
 
 // Replaces the owned tables with `applied` and reads them back: an error when the batch
 // fails or the read-back still differs ("repair did not hold: ...").

@@ -11,6 +11,7 @@
 #include "daemon/kernel_apply.h"
 #include "daemon/placement.h"
 #include "hostsock/host_held.h"
+#include "status/rule_counters.h"
 
 namespace ipo::daemon {
 namespace {
@@ -238,9 +239,12 @@ Result<std::vector<std::string>> Reconciler::CheckDrift(bool repair, const std::
                                                      Clock::time_point noticed) {
   if (!applied_) return std::vector<std::string>{};
   if (noticed == Clock::time_point{}) noticed = Clock::now();
-  auto kernel = ReadDrift(nft_, *applied_);
+  nft::Ruleset read;
+  auto kernel = ReadDrift(nft_, *applied_, &read);
   if (!kernel.ok()) return kernel.status();
   drift_ = std::move(*kernel);
+  counters_ = status::RuleCounters(*applied_, read);
+  counters_read_unix_ = double(NowNano()) / 1e9;
   if (drift_.empty() || !repair) {
     Publish();
     return drift_;
@@ -392,6 +396,8 @@ void Reconciler::Publish() {
         s.set_elements[std::string(nft::FamilyName(t.family)) + " " + t.name + " " + set.name] = set.elements.size();
   }
   s.last_sync_unix = last_sync_unix_;
+  s.counters = counters_;
+  s.counters_read_unix = counters_read_unix_;
   std::lock_guard<std::mutex> lock(mu_);
   snapshot_ = std::move(s);
 }

@@ -164,6 +164,8 @@ class Reconciler {
   std::map<std::string, uint64_t> repairs_by_cause_;
   status::LatencyHistogram event_latency_ = status::LatencyHistogram::Default();
   double last_sync_unix_ = 0;
+  std::vector<status::RuleCounter> counters_;  // from the last drift check's read
+  double counters_read_unix_ = 0;
   uint64_t tamper_notices_ = 0;
   std::function<void(const std::vector<std::string>&)> drift_observer_;
   std::optional<status::DriftRepair> last_repair_;  // none until the first repair

@@ -3,6 +3,7 @@
 // it guards are in reconciler_ports_test.cc, conntrack in reconciler_conntrack_test.cc.
 #include "daemon/reconciler.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "compile/drift.h"
@@ -138,6 +139,27 @@ TEST_CASE("drift is detected and repaired with a full replace") {
   CHECK(last["trigger"] == "periodic drift check");
   CHECK(last["differences"] == 1);
   CHECK(last["first_difference"] == "inet ipo_netd: set lan-allow-v4: missing element 192.168.1.1-192.168.1.30");
+}
+
+TEST_CASE("each drift check publishes every rule's counter as the kernel counts it") {
+  Started f;
+  daemon::Reconciler& r = *f.r;
+  CHECK(r.StatusDoc().counters.empty());  // nothing read yet
+  for (auto& c : f.nft.kernel.tables[0].chains)
+    for (auto& rule : c.rules)
+      if (rule.comment == "nothing else reaches a container") rule.counts = nft::Counts{42, 2520};
+  REQUIRE(r.CheckDrift(true).ok());
+  status::AgentStatus s = r.StatusDoc();
+  CHECK(s.counters_read_unix > 0);
+  size_t rules = 0;
+  for (const auto& t : r.applied()->tables)
+    for (const auto& c : t.chains) rules += c.rules.size();
+  CHECK(s.counters.size() == rules);  // every rule has a counter
+  auto drop = std::find_if(s.counters.begin(), s.counters.end(),
+                           [](const status::RuleCounter& c) { return c.rule == "nothing else reaches a container"; });
+  REQUIRE(drop != s.counters.end());
+  CHECK(*drop == status::RuleCounter{"inet", "ipo_netd", "to-containers", "nothing else reaches a container", "drop",
+                                     42, 2520});
 }
 
 TEST_CASE("a repair that does not hold is an error, not a success") {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -61,6 +62,34 @@ std::string EscapeLabelValue(const std::string& v) {
     else out += c;
   }
   return out;
+}
+
+// ipo_netd_rule_packets_total and _bytes_total, one series per rule the agent wrote. A rule
+// it did not write as the kernel has it (action "?", drift being repaired) is left out: its
+// comment is anybody's, and a label set that came twice would make node_exporter drop the
+// whole file.
+void RuleCounterFamilies(const std::vector<status::RuleCounter>& counters, Writer& w) {
+  struct Family {
+    const char* name;
+    const char* help;
+    uint64_t status::RuleCounter::*value;
+  };
+  for (const Family& f :
+       {Family{"ipo_netd_rule_packets_total",
+               "Packets counted by each rule of the agent's tables (drops by rule: action=\"drop\"); "
+               "restart from 0 when the tables are replaced.",
+               &status::RuleCounter::packets},
+        Family{"ipo_netd_rule_bytes_total", "Bytes counted by each rule of the agent's tables.",
+               &status::RuleCounter::bytes}}) {
+    w.Family(f.name, "counter", f.help);
+    std::set<std::string> seen;
+    for (const status::RuleCounter& c : counters) {
+      if (c.action == "?" || !seen.insert(c.family + '\n' + c.table + '\n' + c.chain + '\n' + c.rule).second) continue;
+      w.Sample(f.name,
+               {{"family", c.family}, {"table", c.table}, {"chain", c.chain}, {"rule", c.rule}, {"action", c.action}},
+               double(c.*f.value));
+    }
+  }
 }
 
 std::string MetricsText(const status::AgentStatus& s) {
@@ -132,6 +161,7 @@ std::string MetricsText(const status::AgentStatus& s) {
     w.Sample(name + "_sum", {}, h.sum_ms / 1000);
     w.Sample(name + "_count", {}, double(h.count));
   }
+  if (!s.counters.empty()) RuleCounterFamilies(s.counters, w);
   if (s.boot_restore.is_object() && s.boot_restore.contains("result") && s.boot_restore["result"].is_string()) {
     w.Family("ipo_netd_boot_restore", "gauge",
              "The boot restore's outcome this boot (restored, static, fail-closed, failed, held): 1 for it.");

@@ -96,3 +96,22 @@ TEST_CASE("metrics: label values are escaped") {
   s.boot_restore = {{"result", "odd\"value\n"}};
   CHECK(HasLine(MetricsText(s), "ipo_netd_boot_restore{result=\"odd\\\"value\\n\"} 1"));
 }
+
+TEST_CASE("metrics: every rule's packets and bytes; drops by rule; a rule the agent did not write is left out") {
+  AgentStatus s = Running();
+  s.counters = {{"inet", "ipo_netd", "to-containers", "nothing else reaches a container", "drop", 42, 2520},
+                {"inet", "ipo_netd", "to-containers", "replies", "accept", 9, 900},
+                {"inet", "ipo_netd", "to-containers", "added by hand", "?", 1, 60},
+                {"inet", "ipo_netd", "to-containers", "replies", "accept", 1, 1}};  // never twice
+  std::string t = MetricsText(s);
+  CHECK(HasLine(t, "# TYPE ipo_netd_rule_packets_total counter"));
+  CHECK(HasLine(t, "ipo_netd_rule_packets_total{family=\"inet\",table=\"ipo_netd\",chain=\"to-containers\","
+                   "rule=\"nothing else reaches a container\",action=\"drop\"} 42"));
+  CHECK(HasLine(t, "ipo_netd_rule_bytes_total{family=\"inet\",table=\"ipo_netd\",chain=\"to-containers\","
+                   "rule=\"replies\",action=\"accept\"} 900"));
+  CHECK(t.find("added by hand") == std::string::npos);
+  size_t replies = 0;
+  for (size_t at = t.find("rule=\"replies\""); at != std::string::npos; at = t.find("rule=\"replies\"", at + 1)) ++replies;
+  CHECK(replies == 2);  // one packets and one bytes series
+  CHECK(MetricsText(Running()).find("ipo_netd_rule_packets_total") == std::string::npos);  // none read yet
+}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <map>
 #include <regex>
 #include <string>
 
@@ -55,6 +56,15 @@ TEST_CASE("packets: the interval set matches exactly its ranges") {
   std::string listing = Sh("nft list chain inet ipo_netd filter-output");
   CHECK(CounterOf(listing, "probe inside") == 4);
   CHECK(CounterOf(listing, "probe outside") == 7);
+  // ReadTables carries the same counts (what `ipo-netctl status --counters` shows).
+  auto read = backend->ReadTables({{Family::kInet, "ipo_netd"}});
+  REQUIRE(read.ok());
+  std::map<std::string, Counts> counts;
+  for (const auto& c : read->FindTable(Family::kInet, "ipo_netd")->chains)
+    for (const auto& r : c.rules)
+      if (r.counts) counts[r.comment.substr(0, r.comment.find(" #"))] = *r.counts;
+  CHECK(counts["probe inside"] == Counts{4, 4 * 29});  // 20 (IPv4) + 8 (UDP) + 1 byte each
+  CHECK(counts["probe outside"] == Counts{7, 7 * 29});
   Sh("ip link del ipo-nftt0");
 }
 

@@ -30,8 +30,8 @@ class NftBackend {
   virtual Status UpdateElements(const std::vector<ElementChange>& changes) = 0;
 
   // Reads the named tables back from the kernel. Absent tables are left out of the result
-  // (not an error). Rules come back with `comment` (the Rule::Tag() that was written) and no
-  // expressions; a rule whose expressions are not the ones written under that tag gets
+  // (not an error). Rules come back with `comment` (the Rule::Tag() that was written), `counts`
+  // (their counter's values) and no expressions; a rule whose expressions are not the ones written under that tag gets
   // " [content differs: ...]" appended to its comment (so drift is found on content, not on
   // the comment alone); sets with their definitions and elements, intervals as ranges again.
   virtual Result<Ruleset> ReadTables(const std::vector<TableRef>& tables) = 0;

@@ -41,6 +41,16 @@ std::string RuleContent(const nftnl_rule* rule) {
   return out;
 }
 
+std::optional<Counts> RuleCounts(const nftnl_rule* rule) {
+  std::unique_ptr<nftnl_expr_iter, IterDeleter> it(nftnl_expr_iter_create(rule));
+  for (nftnl_expr* e = it ? nftnl_expr_iter_next(it.get()) : nullptr; e != nullptr; e = nftnl_expr_iter_next(it.get())) {
+    const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+    if (name == nullptr || std::strcmp(name, "counter") != 0) continue;
+    return Counts{nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS), nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES)};
+  }
+  return std::nullopt;
+}
+
 Result<std::string> ExpectedRuleContent(const Table& table, const Rule& rule) {
   RulePtr r(nftnl_rule_alloc());
   EncodeContext ctx{&table, {}};

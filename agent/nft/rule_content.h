@@ -12,6 +12,7 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <libnftnl/rule.h>
@@ -23,6 +24,9 @@ namespace ipo::nft {
 
 // The content of a libnftnl rule.
 std::string RuleContent(const nftnl_rule* rule);
+
+// The values of a libnftnl rule's counter expression (the first one); nullopt when it has none.
+std::optional<Counts> RuleCounts(const nftnl_rule* rule);
 
 // The content of `rule` of `table` as the kernel will show it once written (encoded like
 // NetlinkBackend writes it). InvalidArgument when the rule cannot be encoded.

@@ -313,6 +313,7 @@ Status RulesetReader::ReadRules(const TableRef& ref, Table& table) {
         rule.comment += " [content differs: " + got + "]";
       }
     }
+    rule.counts = RuleCounts(r);
     it->rules.push_back(std::move(rule));
     return Status::Ok();
   });

@@ -93,8 +93,8 @@ TEST_CASE("restore: Docker's -p ports are guarded on input in every outcome, bef
   CHECK(guarded(fc.ruleset) == want);
   const std::string text = fc.ruleset.ToString();
   CHECK(text.find("type filter hook input priority 0; policy accept;") != std::string::npos);
-  CHECK(text.find("meta l4proto . th dport @proxy-ports jump to-proxy") != std::string::npos);
-  CHECK(text.find("iifname \"lo\" accept") != std::string::npos);
+  CHECK(text.find("meta l4proto . th dport @proxy-ports counter jump to-proxy") != std::string::npos);
+  CHECK(text.find("iifname \"lo\" counter accept") != std::string::npos);
   CHECK(text.find("counter drop comment \"fail-closed: docker-proxy ports are closed until the policy is fixed") !=
         std::string::npos);
   // No Docker ports: the baseline has no input chain at all (the host's own ports untouched).

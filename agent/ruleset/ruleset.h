@@ -126,7 +126,8 @@ struct CtState {
 struct CtStatusDnat {};
 // fib daddr type local: the destination address is one of this host's.
 struct FibDaddrLocal {};
-// counter (packets and bytes; read back by `ipo-netctl status`).
+// counter: packets and bytes of every packet that reaches it (every agent rule has one;
+// read back as Rule::counts).
 struct Counter {};
 
 enum class VerdictKind : uint8_t { kAccept, kDrop, kReturn, kJump };
@@ -148,12 +149,23 @@ using Expr = std::variant<Cmp, PrefixMatch, Lookup, CtState, CtStatusDnat, FibDa
 std::string ExprToString(const Expr& e);
 
 // ---- rules, chains, tables ----------------------------------------------------------------
+// Packets and bytes a rule's counter has seen, as the kernel dumped them.
+struct Counts {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  auto operator<=>(const Counts&) const = default;
+};
+
 struct Rule {
-  std::vector<Expr> exprs;  // in evaluation order; at most one statement at the end
+  std::vector<Expr> exprs;  // in evaluation order: matches, then a counter, then at most one
+                            // verdict or nat statement
   // Why the rule exists, e.g. "drop lan sources outside the allowlist". Stored in the kernel
   // as the rule's comment together with a hash of the rule text (see Rule::Tag()), which is
   // what drift detection compares; rules read back from the kernel carry only `comment`.
   std::string comment;
+  // The counter's values: set only on rules read back from the kernel (NftBackend::
+  // ReadTables), never part of a rule's identity (Tag, SameStructure, drift).
+  std::optional<Counts> counts = std::nullopt;
   // "<comment> #<8 hex digits of FNV-1a over the expressions' text>"
   std::string Tag() const;
   std::string ExprsToString() const;  // the expressions alone, space separated

@@ -103,6 +103,13 @@ LatencyHistogram HistogramFrom(const JsonValue& h) {
   return out;
 }
 
+RuleCounter CounterFrom(const JsonValue& c) {
+  c.ExpectObject();
+  return RuleCounter{c.StringOr("family", ""), c.StringOr("table", ""), c.StringOr("chain", ""),
+                     c.StringOr("rule", ""),   c.StringOr("action", ""), CountOr(c, "packets"),
+                     CountOr(c, "bytes")};
+}
+
 AgentStatus Decode(const JsonValue& j) {
   j.ExpectObject();
   AgentStatus s;
@@ -155,6 +162,10 @@ AgentStatus Decode(const JsonValue& j) {
   s.event_latency = Section<LatencyHistogram>(j, "event_latency", HistogramFrom);
   s.set_elements = CountsOr(j, "set_elements");
   s.last_sync_unix = NumberOr(j, "last_sync_unix");
+  if (std::optional<JsonValue> counters = j.Find("counters")) {
+    for (size_t i = 0; i < counters->size(); ++i) s.counters.push_back(CounterFrom(counters->At(i)));
+  }
+  s.counters_read_unix = NumberOr(j, "counters_read_unix");
   return s;
 }
 
@@ -163,6 +174,11 @@ AgentStatus Decode(const JsonValue& j) {
 json ToJson(const ContainerView& c) {
   return {{"name", c.name}, {"id", c.id}, {"running", c.running}, {"networks", c.networks},
           {"ipv4", c.ipv4}, {"ipv6", c.ipv6}, {"managed", c.managed}, {"policy_network", c.policy_network}};
+}
+
+json ToJson(const RuleCounter& c) {
+  return {{"family", c.family}, {"table", c.table},   {"chain", c.chain},     {"rule", c.rule},
+          {"action", c.action}, {"packets", c.packets}, {"bytes", c.bytes}};
 }
 
 json ToJson(const LastEvent& e) { return {{"event", e.event}, {"time_nano", e.time_nano}}; }
@@ -226,6 +242,8 @@ json ToJson(const LatencyHistogram& h) {
 json ToJson(const AgentStatus& s) {
   json containers = json::array();
   for (const ContainerView& c : s.containers) containers.push_back(ToJson(c));
+  json counters = json::array();
+  for (const RuleCounter& c : s.counters) counters.push_back(ToJson(c));
   return {{"health", s.health},
           {"health_reason", s.health_reason},
           {"generation", s.generation},
@@ -255,7 +273,9 @@ json ToJson(const AgentStatus& s) {
           {"repairs_by_cause", s.repairs_by_cause},
           {"event_latency", OrNull(s.event_latency)},
           {"set_elements", s.set_elements},
-          {"last_sync_unix", s.last_sync_unix}};
+          {"last_sync_unix", s.last_sync_unix},
+          {"counters", counters},
+          {"counters_read_unix", s.counters_read_unix}};
 }
 
 Result<AgentStatus> FromJson(std::string_view text) {

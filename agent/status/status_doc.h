@@ -128,6 +128,22 @@ struct LatencyHistogram {
   void Observe(double ms);
 };
 
+// The counter of one rule of the agent's tables, as the kernel reported it
+// (status/rule_counters.h makes these from a read-back).
+struct RuleCounter {
+  std::string family;  // "inet", "ip", "ip6", "bridge"
+  std::string table;
+  std::string chain;
+  std::string rule;    // the rule's comment: why it exists (unique within its chain)
+  // What the rule does with a packet it counts: "accept", "drop", "return", "jump <chain>",
+  // "dnat @<map>", "masquerade", "continue" (counted only); "?" for a rule the agent did not
+  // write as the kernel has it (drift).
+  std::string action;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  auto operator<=>(const RuleCounter&) const = default;
+};
+
 // JSON member names are the field names, except where noted.
 struct AgentStatus {
   std::string health = "down";  // "ok", "degraded"; "down" when nobody said otherwise
@@ -164,6 +180,10 @@ struct AgentStatus {
   // ("inet ipo_netd lan-allow-v4").
   std::map<std::string, uint64_t> set_elements;
   double last_sync_unix = 0;  // when a sync with Docker last went through (Unix seconds); 0 never
+  // Every rule's counter as of the agent's last read of its tables (each drift check, every
+  // --drift-interval seconds, and after a notification), read at `counters_read_unix`.
+  std::vector<RuleCounter> counters;
+  double counters_read_unix = 0;
 };
 
 // Every member; a nullopt section as null.
@@ -185,5 +205,6 @@ nlohmann::json ToJson(const LastApply& a);
 nlohmann::json ToJson(const ConntrackFlush& f);
 nlohmann::json ToJson(const Conntrack& c);
 nlohmann::json ToJson(const LatencyHistogram& h);
+nlohmann::json ToJson(const RuleCounter& c);
 
 }  // namespace ipo::status

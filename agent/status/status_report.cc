@@ -26,6 +26,8 @@ json ToJson(const StatusReport& r) {
   for (const ContainerView& c : a.containers) containers.push_back(ToJson(c));
   json tables = json::array();
   for (const TableSummary& t : r.tables) tables.push_back(ToJson(t));
+  json counters = json::array();
+  for (const RuleCounter& c : r.counters) counters.push_back(ToJson(c));
   json observed = a.observed ? model::ObservedToJson(*a.observed) : json::object();
   return {{"health", a.health},
           {"health_reason", a.health_reason},
@@ -37,6 +39,7 @@ json ToJson(const StatusReport& r) {
           {"last_event", Or(a.last_event, json::object())},
           {"docker", Or(a.docker, json::object())},
           {"ruleset", {{"tables", tables}}},
+          {"counters", counters},
           {"agent",
            {{"drift_repairs", a.drift_repairs},
             {"syncs", a.syncs},

@@ -7,6 +7,7 @@
 // The JSON layout (stable; monitoring reads it):
 //   {"health", "health_reason", "drift", "drift_details", "generation", "policy",
 //    "containers": [...], "last_event", "docker", "ruleset": {"tables": [...]},
+//    "counters": [{"family", "table", "chain", "rule", "action", "packets", "bytes"}],
 //    "agent": {"drift_repairs", "syncs", "events", "last_apply", "applied_at", "problems",
 //              "last_repair", "tamper_notices", "protection", "state_save", "conntrack",
 //              "observed", "publish_conflicts", "via"},
@@ -44,6 +45,7 @@ struct StatusReport {
   std::string policy;  // the policy file the drift was computed from
   std::vector<std::string> drift;  // the CLI's own comparison (status_doc.h: "Drift")
   std::vector<TableSummary> tables;
+  std::vector<RuleCounter> counters;  // every rule's counter, read from the kernel by the CLI
 };
 
 nlohmann::json ToJson(const StatusReport& r);

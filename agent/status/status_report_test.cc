@@ -35,7 +35,7 @@ TEST_CASE("the report with the agent down: what the state file holds, the sectio
         R"("set_elements":{},"state_save":{},"syncs":0,"tamper_notices":0,"via":"state-file"},)"
         R"("boot_restore":{"detail":"no record","result":"none"},"containers":[{"id":"a","ipv4":"172.30.1.2",)"
         R"("ipv6":"","managed":true,"name":"docker_a","networks":["ipo_a"],"policy_network":"ipo_a",)"
-        R"("running":true}],"docker":{},"drift":true,"drift_details":["inet ipo_netd: missing table"],)"
+        R"("running":true}],"counters":[],"docker":{},"drift":true,"drift_details":["inet ipo_netd: missing table"],)"
         R"("generation":41,"health":"down","health_reason":"the agent does not answer",)"
         R"("last_event":{"event":"container start docker_c","time_nano":0},"policy":"/etc/ipo-netd/policy.json",)"
         R"("ruleset":{"tables":[{"chains":2,"family":"ip","name":"ipo_netd","rules":5,"sets":{}},)"
@@ -54,7 +54,7 @@ TEST_CASE("the report carries the agent's sections as the agent wrote them") {
   a.event_latency->Observe(2);
   a.set_elements = {{"inet ipo_netd lan-allow-v4", 1}};
   a.last_sync_unix = 1764000000;
-  StatusReport r{"", a, "socket", "p.json", {}, {}};
+  StatusReport r{"", a, "socket", "p.json", {}, {}, {{"inet", "ipo_netd", "c", "why", "drop", 3, 180}}};
   json j = ToJson(r);
   json agent = ToJson(a);
   CHECK(j["drift"] == false);
@@ -68,4 +68,6 @@ TEST_CASE("the report carries the agent's sections as the agent wrote them") {
   CHECK(j["agent"]["set_elements"] == agent["set_elements"]);
   CHECK(j["agent"]["last_sync_unix"] == agent["last_sync_unix"]);
   CHECK(j["last_event"] == json::object());
+  CHECK(j["counters"] == json::array({ToJson(r.counters[0])}));
+  CHECK(j["counters"][0]["packets"] == 3);
 }

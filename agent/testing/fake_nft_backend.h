@@ -5,7 +5,10 @@
 // Thread safety: not thread-safe.
 #pragma once
 
+#include <algorithm>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "nft/nft_backend.h"
@@ -42,7 +45,13 @@ class FakeNftBackend final : public nft::NftBackend {
     nft::Ruleset out = kernel;
     for (auto& t : out.tables)
       for (auto& c : t.chains)
-        for (auto& r : c.rules) r = nft::Rule{{}, r.Tag()};
+        for (auto& r : c.rules) {
+          bool counted = std::any_of(r.exprs.begin(), r.exprs.end(),
+                                     [](const nft::Expr& e) { return std::holds_alternative<nft::Counter>(e); });
+          // A test sets `counts` on a kernel rule to stand for traffic.
+          std::optional<nft::Counts> counts = counted ? r.counts.value_or(nft::Counts{}) : r.counts;
+          r = nft::Rule{{}, r.Tag(), counts};
+        }
     return out;
   }
   Status DeleteTables(const std::vector<nft::TableRef>&) override {

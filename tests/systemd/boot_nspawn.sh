@@ -240,7 +240,7 @@ bad_policy_boot() {
   grep -q 'fail-closed' "$rs" || fail "baseline comment missing"
   sed -n '/set proxy-ports/,/}/p' "$rs" | grep -q 'tcp . 3316' ||
     fail "docker-proxy's port 3316 (from Docker's data root) not guarded when Docker started: $(cat "$rs")"
-  grep -q 'meta l4proto . th dport @proxy-ports jump to-proxy' "$rs" || fail "no input guard in the baseline"
+  grep -q 'meta l4proto . th dport @proxy-ports counter .*jump to-proxy' "$rs" || fail "no input guard in the baseline"
   [[ $(prop ipo-netd-restore.service Result) == success ]] || fail "restore unit result $(prop ipo-netd-restore.service Result)"
   local took_us
   took_us=$(($(prop ipo-netd-restore.service ExecMainExitTimestampMonotonic) - $(prop ipo-netd-restore.service ExecMainStartTimestampMonotonic)))
