@@ -6,7 +6,11 @@
 # docker_c counts Docker events and event->rules latencies in the histogram; an element
 # deleted from the agent's set by someone else (nft in the lab's host namespace; the agent
 # runs with --claim-tables off so that the kernel lets anyone) shows as a repair by
-# notification; drift is back to 0 and the file keeps passing promtool.
+# notification; drift is back to 0 and the file keeps passing promtool. Last, per-rule
+# counters: five connections from lan-deny straight to docker_a's address are counted by the
+# LAN drop rule in `ipo-netctl status --json` (the CLI's own read of the kernel), in
+# `status --counters` and, after the agent's next drift check, in
+# ipo_netd_rule_packets_total{action="drop"}.
 set -Eeuo pipefail
 # shellcheck source=tests/lab/lab_test_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh"
@@ -15,8 +19,9 @@ METRICS=$IPO_LAB_RUN/ipo_netd.prom
 PROMTOOL=${IPO_TOOLS:-/opt/ipo-host}/bin/promtool
 
 # metric NAME_WITH_LABELS: the value of one sample line of the metrics file ("" if absent).
+#   Label values may hold spaces: the line is matched on its text up to the value.
 metric() {
-  awk -v k="$1" '$1 == k {print $2}' "$METRICS" 2>/dev/null
+  awk -v k="$1 " 'index($0, k) == 1 {print $NF}' "$METRICS" 2>/dev/null
 }
 
 # metric_above NAME VALUE: 0 when the sample is greater than VALUE.
@@ -29,6 +34,42 @@ metric_above() {
 # promtool_ok: 0 when promtool accepts the metrics file as it is now.
 promtool_ok() {
   "$PROMTOOL" check metrics <"$METRICS" >"$IPO_LAB_RUN/promtool.out" 2>&1
+}
+
+LAN_DROP="LAN sources outside the allowlist (192.168.1.0/24)"
+
+# lan_drop_packets: the LAN drop rule's packets as `ipo-netctl status --json` reads them now.
+lan_drop_packets() {
+  ipo_lab_netctl status --json 2>/dev/null |
+    jq -r --arg r "$LAN_DROP" '[.counters[] | select(.chain == "to-containers" and .rule == $r) | .packets] | first // empty'
+}
+
+# lan_drop_metric_at_least N: 0 when the metrics file's series of the LAN drop rule is >= N.
+lan_drop_metric_at_least() {
+  local v
+  v=$(metric "ipo_netd_rule_packets_total{family=\"inet\",table=\"ipo_netd\",chain=\"to-containers\",rule=\"$LAN_DROP\",action=\"drop\"}")
+  [[ -n $v ]] && ((v >= $1))
+}
+
+check_rule_counters() {
+  local a4 before after i answer closed=0
+  a4=$(ipo_lab_container_addrs | awk '$1 == "docker_a" {print $2}')
+  before=$(lan_drop_packets)
+  lab_test_check "status --json has the LAN drop rule's counter" test -n "$before"
+  for i in 1 2 3 4 5; do
+    answer=$(ipo_lab_probe ipo-lan-deny "$a4" 8080)
+    [[ $answer == closed ]] && closed=$((closed + 1))
+  done
+  lab_test_check "lan-deny -> docker_a $a4:8080 stayed closed 5 of 5 times" test "$closed" = 5
+  after=$(lan_drop_packets)
+  ipo_info "LAN drop rule: $before -> $after packets after 5 attempts (SYN retransmits count too)"
+  lab_test_check "status --json: the LAN drop rule counted the 5 attempts" test "$after" -ge $((before + 5))
+  ipo_lab_netctl status --counters >"$IPO_LAB_RUN/counters.txt" 2>&1 || true
+  lab_test_check "status --counters prints the rule with its action" \
+    grep -qE "^  [0-9]+ +[0-9]+ +drop +$(sed 's/[().]/\\&/g' <<<"$LAN_DROP")\$" "$IPO_LAB_RUN/counters.txt"
+  lab_test_check "the metrics file has the rule's drops after the agent's next drift check" \
+    ipo_wait_for 30 lan_drop_metric_at_least $((before + 5))
+  sed -n '/^counters/,$p' "$IPO_LAB_RUN/counters.txt"
 }
 
 main() {
@@ -84,6 +125,7 @@ main() {
   if ! lab_test_check "promtool still accepts the file" promtool_ok; then
     cat "$IPO_LAB_RUN/promtool.out" >&2
   fi
+  check_rule_counters
   echo "--- $METRICS (excerpt)"
   grep -E '^ipo_netd_(healthy|policy_generation|drift|repairs_total|docker_events_total|event_to_rules_seconds_(count|sum)|containers)' "$METRICS"
   lab_test_matrix "after the metrics checks"
