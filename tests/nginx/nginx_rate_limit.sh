@@ -7,6 +7,8 @@
 # no burst (no two accepted requests much closer than 667 ms). A second client address (127.0.0.2) is
 # served while the first one is throttled: the limit is per client address. Also checks
 # the /api/request fallback shares the limit. Prints the measured figures. Needs root.
+# IPO_NGX_LOAD_SCHEDULE=FILE keeps the steady load's schedule there: one line per request,
+# "<ms since the first was sent> <status>" (bench/nginx/run --plot draws it).
 set -Eeuo pipefail
 
 IPO_SRC=${IPO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -16,7 +18,8 @@ source "$IPO_SRC/tests/nginx/lab.sh"
 readonly RATE=10 SECONDS_TOTAL=20
 
 # steady_load OUT: RATE requests per second for SECONDS_TOTAL s, each on its own connection
-# started on a fixed schedule; one line per request: "<status> [<php-fpm time>]".
+# started on a fixed schedule; one line per request: "<status> [<php-fpm time>]", and in
+# OUT.schedule "<ms since the first was sent> <status>".
 steady_load() {
   local out=$1 n=$((RATE * SECONDS_TOTAL)) i t0 now target pids=()
   t0=${EPOCHREALTIME/./}
@@ -28,6 +31,7 @@ steady_load() {
       local res
       res=$(ngx_curl -o /dev/null -w '%{http_code} %header{x-ipo-time}' https://ipo.com/api/ping 2>/dev/null || echo 000)
       echo "$res" >>"$out"
+      echo "$(((target - t0) / 1000)) ${res%% *}" >>"$out.schedule"
     } &
     pids+=($!)
   done
@@ -39,7 +43,9 @@ main() {
   sleep 1 # a fresh bucket
   local log=$NGX_DIR/load.txt
   : >"$log"
+  : >"$log.schedule"
   steady_load "$log"
+  [[ -z ${IPO_NGX_LOAD_SCHEDULE:-} ]] || sort -n "$log.schedule" >"$IPO_NGX_LOAD_SCHEDULE"
   local total ok limited other
   total=$(wc -l <"$log")
   ok=$(awk '$1 == 200' "$log" | wc -l)
