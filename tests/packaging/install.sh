@@ -123,7 +123,7 @@ case_man_pages() {
     n=$((n + 1))
   done
   text=$(man_text "$root/usr/share/man/man1/ipo-netctl.1.gz")
-  for sub in status check resync reload restore render "render nginx"; do
+  for sub in status check resync reload explain restore render "render nginx"; do
     grep -qE "^ +$sub\$" <<<"$text" || fail "ipo-netctl(1) has no subsection for '$sub'"
     # shellcheck disable=SC2086  # "render nginx" is two words
     for opt in $(long_options "$root/usr/bin/ipo-netctl" $sub); do
@@ -163,6 +163,13 @@ case_completion() {
   expect_completion "debian12 rocky8" render nginx --target ""
   expect_completion "--json" status --js
   expect_completion "$root/etc/ipo-netd/policy.json" status --policy "$root/etc/ipo-netd/pol"
+  # Container names for explain, from what the CLI reports (no agent here: the state file).
+  local state=$PKG_WORK/complete-state
+  mkdir -p "$state"
+  cp "${IPO_SRC:?}/tests/testdata/state-generation-41.json" "$state/state.json"
+  local dirs=(--policy "$root/etc/ipo-netd/policy.json" --run-dir "$state/run" --state-dir "$state")
+  expect_completion "docker_a docker_c" explain "${dirs[@]}" ""
+  expect_completion "docker_c" explain "${dirs[@]}" docker_a docker_c
 }
 
 main() {

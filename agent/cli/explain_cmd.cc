@@ -1,0 +1,268 @@
+#include "cli/explain_cmd.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/status_collect.h"
+#include "common/json_lines.h"
+#include "compile/compiler.h"
+#include "hostsock/sock_diag.h"
+#include "model/observed.h"
+#include "policy/policy.h"
+
+namespace ipo::cli {
+namespace {
+
+using nlohmann::json;
+
+struct IfaddrsDeleter {
+  void operator()(ifaddrs* a) const { freeifaddrs(a); }
+};
+
+// The host's own addresses (this network namespace's).
+std::vector<nft::Value> LocalAddresses() {
+  std::vector<nft::Value> out;
+  ifaddrs* raw = nullptr;
+  if (getifaddrs(&raw) != 0) return out;
+  std::unique_ptr<ifaddrs, IfaddrsDeleter> list(raw);
+  for (ifaddrs* a = raw; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a->ifa_addr->sa_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof(text));
+      if (auto v = nft::ParseIpv4(text)) out.emplace_back(*v);
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, text, sizeof(text));
+      if (auto v = nft::ParseIpv6(text)) out.emplace_back(*v);
+    }
+  }
+  return out;
+}
+
+[[noreturn]] void BadInput(const std::string& what) {
+  std::cerr << "error: " << what << "\n";
+  throw CLI::RuntimeError(2);
+}
+
+// One end: a container of the agent's status, or an address.
+struct End {
+  nft::Value addr;
+  std::string iif;  // a container's bridge; "" for an address from outside
+};
+
+End Resolve(const std::string& text, bool v6, const status::AgentStatus& agent, const policy::Policy& policy,
+            const std::string& what) {
+  if (auto a = nft::ParseIpv4(text)) return {*a, ""};
+  if (auto a = nft::ParseIpv6(text)) return {*a, ""};
+  for (const status::ContainerView& c : agent.containers) {
+    if (c.name != text) continue;
+    const std::string& addr = v6 ? c.ipv6 : c.ipv4;
+    std::optional<nft::Value> value;
+    if (v6) {
+      if (auto p = nft::ParseIpv6(addr)) value = *p;
+    } else if (auto p = nft::ParseIpv4(addr)) {
+      value = *p;
+    }
+    if (!value) BadInput(what + ": container " + text + " has no IPv" + (v6 ? "6" : "4") + " address (is it running?)");
+    std::string bridge;
+    if (const policy::Network* n = policy.FindNetwork(c.policy_network); n && c.managed) bridge = n->bridge;
+    for (const std::string& net : c.networks)
+      if (bridge.empty() && net == "bridge") bridge = compile::kDockerDefaultBridge;
+    return {*value, bridge};
+  }
+  BadInput(what + ": \"" + text + "\" is neither an address nor a container the agent knows");
+}
+
+// "host:port[/tcp|/udp]" with "[v6]:port" for IPv6 addresses.
+void SplitDestination(const std::string& text, std::string& host, uint16_t& port, uint8_t& proto) {
+  std::string rest = text;
+  proto = 6;
+  if (size_t slash = rest.rfind('/'); slash != std::string::npos) {
+    std::string p = rest.substr(slash + 1);
+    if (p != "tcp" && p != "udp") BadInput("DST: protocol \"" + p + "\" is not tcp or udp");
+    proto = p == "udp" ? 17 : 6;
+    rest = rest.substr(0, slash);
+  }
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) BadInput("DST: \"" + text + "\" has no :PORT");
+  host = rest.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos) BadInput("DST: write an IPv6 address in brackets: [" + host + "]:PORT");
+  std::string digits = rest.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(digits) < 1 || std::stoi(digits) > 65535)
+    BadInput("DST: port \"" + digits + "\" is not 1-65535");
+  port = static_cast<uint16_t>(std::stoi(digits));
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Who listens on the host for (proto, addr, port): a socket bound to it or to the wildcard.
+std::optional<hostsock::HostSocket> Listener(uint8_t proto, const nft::Value& addr, uint16_t port) {
+  auto sockets = hostsock::ListHostSockets();
+  if (!sockets.ok()) return std::nullopt;
+  hostsock::FillOwners(*sockets);
+  std::string text = nft::ValueToString(addr);
+  bool v6 = std::holds_alternative<nft::Ipv6>(addr);
+  for (const hostsock::HostSocket& s : *sockets) {
+    if (s.proto != proto || s.port != port) continue;
+    if (s.addr == text || s.addr == (v6 ? "::" : "0.0.0.0") || (!v6 && s.addr == "::")) return s;
+  }
+  return std::nullopt;
+}
+
+const char* Mark(const explain::Step& s) { return s.matched ? "✓" : "·"; }
+
+}  // namespace
+
+std::string FormatExplain(const ExplainReport& r) {
+  std::ostringstream o;
+  const explain::Explanation& e = r.result;
+  o << "explain " << r.src << " -> " << r.dst << " (IPv" << (r.packet.v6() ? "6" : "4")
+    << ", the first packet of a new connection, arriving on " << (r.packet.iif.empty() ? "an uplink" : r.packet.iif)
+    << ")\n";
+  o << "verdict   " << e.verdict;
+  if (!e.reason.empty()) o << " by " << e.reason;
+  o << "\n" << "outcome   " << r.outcome << ": " << r.reaches << "\n";
+  o << "path (✓ matched, · evaluated and not matched; from the compiled model, counters from the kernel now):\n";
+  std::string where;
+  for (size_t i = 0; i < e.steps.size(); ++i) {
+    const explain::Step& s = e.steps[i];
+    std::string w = s.hook + "  " + s.table + " " + s.chain;
+    if (w != where) o << "  " << w << "\n";
+    where = w;
+    o << "    " << Mark(s) << " " << (s.rule.empty() ? "(the chain's policy)" : s.rule);
+    if (s.matched && !s.action.empty()) o << " -> " << s.action;
+    if (s.matched && !s.detail.empty()) o << "; " << s.detail;
+    if (i < r.origins.size() && !r.origins[i].empty()) o << "  [policy " << r.origins[i] << "]";
+    if (s.matched && i < r.counters.size() && r.counters[i])
+      o << "  (" << r.counters[i]->packets << " packets so far)";
+    o << "\n";
+  }
+  return o.str();
+}
+
+json ExplainJson(const ExplainReport& r) {
+  json steps = json::array();
+  for (size_t i = 0; i < r.result.steps.size(); ++i) {
+    const explain::Step& s = r.result.steps[i];
+    json j{{"hook", s.hook},     {"table", s.table},   {"chain", s.chain},
+           {"rule", s.rule},     {"matched", s.matched}, {"action", s.action},
+           {"detail", s.detail}, {"policy_path", s.origin},
+           {"policy", i < r.origins.size() ? r.origins[i] : ""}};
+    if (i < r.counters.size() && r.counters[i]) {
+      j["packets"] = r.counters[i]->packets;
+      j["bytes"] = r.counters[i]->bytes;
+    }
+    steps.push_back(j);
+  }
+  return {{"src", r.src},
+          {"dst", r.dst},
+          {"family", r.packet.v6() ? "ipv6" : "ipv4"},
+          {"proto", model::ProtoName(r.packet.proto)},
+          {"verdict", r.result.verdict},
+          {"reason", r.result.reason},
+          {"outcome", r.outcome},
+          {"reaches", r.reaches},
+          {"container", r.result.container},
+          {"daddr", nft::ValueToString(r.result.daddr)},
+          {"dport", r.result.dport},
+          {"to_host", r.result.to_host},
+          {"steps", steps}};
+}
+
+void RegisterExplainCommand(CLI::App& app) {
+  struct Args {
+    StatusPaths paths;
+    std::string src, dst;
+    bool v6 = false;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(
+      "explain", "why SRC can or cannot reach DST:PORT[/tcp|/udp]: the verdict and each rule on the way, with the "
+                 "policy entry behind it");
+  cmd->add_option("SRC", a->src, "a container name or an address")->required();
+  cmd->add_option("DST", a->dst, "NAME:PORT, ADDRESS:PORT or [IPV6]:PORT, optionally /tcp or /udp")->required();
+  cmd->add_flag("-6,--ipv6", a->v6, "use containers' IPv6 addresses (addresses given say their family)");
+  cmd->add_flag("--json", a->json, "print the explanation as JSON");
+  cmd->add_option("--policy", a->paths.policy, "policy file")->capture_default_str();
+  cmd->add_option("--run-dir", a->paths.run_dir, "the agent's runtime directory")->capture_default_str();
+  cmd->add_option("--state-dir", a->paths.state_dir, "the agent's state directory")->capture_default_str();
+  cmd->callback([a] {
+    int code = 0;
+    status::StatusReport status = CollectStatus(a->paths, code);
+    if (!status.error.empty()) BadInput(status.error);
+    auto policy = policy::LoadPolicy(a->paths.policy);
+    if (!policy.ok()) BadInput(policy.status().message());
+    model::Observed observed = status.agent.observed.value_or(model::Observed{});
+
+    ExplainReport r;
+    r.src = a->src;
+    r.dst = a->dst;
+    std::string dst_host;
+    uint16_t port = 0;
+    uint8_t proto = 6;
+    SplitDestination(a->dst, dst_host, port, proto);
+    bool v6 = a->v6 || nft::ParseIpv6(a->src).has_value() || nft::ParseIpv6(dst_host).has_value();
+    End src = Resolve(a->src, v6, status.agent, *policy, "SRC");
+    End dst = Resolve(dst_host, v6, status.agent, *policy, "DST");
+    if (src.addr.index() != dst.addr.index()) BadInput("SRC and DST are of different address families");
+    r.packet = explain::Packet{src.addr, dst.addr, proto, port, src.iif};
+
+    explain::Host host;
+    host.local = LocalAddresses();
+    host.routes = explain::PolicyRoutes(*policy, observed.default_bridge_v4);
+    for (const status::ContainerView& c : status.agent.containers) {
+      if (!c.ipv4.empty()) host.names[c.ipv4] = c.name;
+      if (!c.ipv6.empty()) host.names[c.ipv6] = c.name;
+    }
+    nft::Ruleset rs = compile::Compile(*policy, observed);
+    r.result = explain::Explain(rs, *policy, host, r.packet);
+
+    const explain::Explanation& e = r.result;
+    std::string target = nft::ValueToString(e.daddr) + ":" + std::to_string(e.dport);
+    if (e.verdict == "dropped") {
+      r.outcome = "closed";
+      r.reaches = "nothing (dropped)";
+    } else if (e.to_host) {
+      auto l = Listener(proto, e.daddr, e.dport);
+      std::string service = std::string("the host's ") + model::ProtoName(proto) + "/" + std::to_string(e.dport);
+      r.outcome = l ? "host-service" : "closed";
+      r.reaches = l ? service + " (" + (l->owner.empty() ? "listening" : l->owner) + " on " + l->addr + ")"
+                    : service + ": nothing listens there, the host refuses it";
+    } else if (!e.container.empty()) {
+      r.outcome = "container";
+      r.reaches = e.container + " (" + target + ")";
+    } else {
+      r.outcome = "elsewhere";
+      r.reaches = target + ", no container the agent knows (routed on)";
+    }
+
+    JsonLines lines(ReadText(a->paths.policy));
+    for (const explain::Step& s : e.steps) {
+      r.origins.push_back(s.origin.empty() ? ""
+                                           : a->paths.policy + ":" + std::to_string(lines.LineOf(s.origin)) + " " +
+                                                 s.origin);
+      std::optional<status::RuleCounter> counter;
+      for (const status::RuleCounter& c : status.counters)
+        if (c.family + " " + c.table == s.table && c.chain == s.chain && c.rule == s.rule) counter = c;
+      r.counters.push_back(counter);
+    }
+    if (a->json) std::cout << ExplainJson(r).dump(2) << "\n";
+    else std::cout << FormatExplain(r);
+  });
+}
+
+}  // namespace ipo::cli
