@@ -5,6 +5,12 @@
 // whether anything listens there), and the path: every rule evaluated, by hook, table and
 // chain, with what the matched ones did, the policy entry that made them (file:line and its
 // JSON path) and their counters as the kernel has them now. --json for machines.
+// --trace confirms it with a real packet: a table of its own (inet and bridge
+// ipo_netctl_trace, hook prerouting, priority -350) marks that one flow with
+// `meta nftrace set 1`; it waits up to --trace-seconds for a packet of the flow (which the
+// operator sends), reads the kernel's trace events (nft/nft_trace.h), deletes the table and
+// prints the kernel's path (rules named by their comments) beside the model's, and whether
+// the kernel's verdict agrees. Exit 1 when no packet came.
 // Exit code: 0 when explained, 2 on bad input (an unknown name, a malformed address or port,
 // a policy that does not parse).
 //
@@ -33,6 +39,12 @@ struct ExplainReport {
   // Per step: the policy entry as "file:line path" ("" when built in), and its counters.
   std::vector<std::string> origins;
   std::vector<std::optional<status::RuleCounter>> counters;
+  // --trace: the kernel's events of the first traced packet, as text lines, its verdict by
+  // the agent's tables (as Explanation::verdict) and whether it is the model's.
+  bool traced = false;
+  std::vector<std::string> trace_path;
+  std::string trace_verdict;
+  std::string trace_reason;
 };
 
 std::string FormatExplain(const ExplainReport& r);

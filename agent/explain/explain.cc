@@ -248,7 +248,7 @@ class Walker {
                   step.detail = "dnat to " + nft::ValueToString(s_.p.daddr) + ":" + std::to_string(s_.p.dport) +
                                 " (" + Joined(*key) + " in @" + x.map + ")";
                 }
-              } else if constexpr (std::is_same_v<T, nft::Masquerade>) {
+              } else if constexpr (std::is_same_v<T, nft::Masquerade> || std::is_same_v<T, nft::NftraceSet>) {
               }
             },
             e);

@@ -285,6 +285,17 @@ class RuleWriter {
     return Status::Ok();
   }
 
+  Status Do(const NftraceSet&) {  // as nft encodes it: 1 into a register, then meta set
+    nftnl_expr* imm = New("immediate");
+    uint8_t one = 1;
+    nftnl_expr_set_u32(imm, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+    nftnl_expr_set(imm, NFTNL_EXPR_IMM_DATA, &one, sizeof one);
+    nftnl_expr* meta = New("meta");
+    nftnl_expr_set_u32(meta, NFTNL_EXPR_META_KEY, NFT_META_NFTRACE);
+    nftnl_expr_set_u32(meta, NFTNL_EXPR_META_SREG, NFT_REG_1);
+    return Status::Ok();
+  }
+
   const EncodeContext& ctx_;
   nftnl_rule* rule_;
 };

@@ -314,6 +314,7 @@ Status RulesetReader::ReadRules(const TableRef& ref, Table& table) {
       }
     }
     rule.counts = RuleCounts(r);
+    if (nftnl_rule_is_set(r, NFTNL_RULE_HANDLE)) rule.handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
     it->rules.push_back(std::move(rule));
     return Status::Ok();
   });

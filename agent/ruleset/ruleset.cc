@@ -245,6 +245,7 @@ std::string ExprToString(const Expr& e) {
                    " map @" + d.map;
           },
           [](const Masquerade&) { return std::string("masquerade"); },
+          [](const NftraceSet&) { return std::string("meta nftrace set 1"); },
       },
       e);
 }

@@ -143,9 +143,12 @@ struct DnatMap {
 };
 // masquerade
 struct Masquerade {};
+// meta nftrace set 1: the kernel reports this packet's way through every chain after it
+// (NFNLGRP_NFTRACE; `ipo-netctl explain --trace` only, never in the agent's tables).
+struct NftraceSet {};
 
 using Expr = std::variant<Cmp, PrefixMatch, Lookup, CtState, CtStatusDnat, FibDaddrLocal, Counter,
-                          Verdict, DnatMap, Masquerade>;
+                          Verdict, DnatMap, Masquerade, NftraceSet>;
 std::string ExprToString(const Expr& e);
 
 // ---- rules, chains, tables ----------------------------------------------------------------
@@ -166,6 +169,8 @@ struct Rule {
   // The counter's values: set only on rules read back from the kernel (NftBackend::
   // ReadTables), never part of a rule's identity (Tag, SameStructure, drift).
   std::optional<Counts> counts = std::nullopt;
+  // The kernel's handle of a rule read back (0 otherwise): what trace events name a rule by.
+  uint64_t handle = 0;
   // "<comment> #<8 hex digits of FNV-1a over the expressions' text>"
   std::string Tag() const;
   std::string ExprsToString() const;  // the expressions alone, space separated
