@@ -85,28 +85,6 @@ End Resolve(const std::string& text, bool v6, const status::AgentStatus& agent, 
   BadInput(what + ": \"" + text + "\" is neither an address nor a container the agent knows");
 }
 
-// "host:port[/tcp|/udp]" with "[v6]:port" for IPv6 addresses.
-void SplitDestination(const std::string& text, std::string& host, uint16_t& port, uint8_t& proto) {
-  std::string rest = text;
-  proto = 6;
-  if (size_t slash = rest.rfind('/'); slash != std::string::npos) {
-    std::string p = rest.substr(slash + 1);
-    if (p != "tcp" && p != "udp") BadInput("DST: protocol \"" + p + "\" is not tcp or udp");
-    proto = p == "udp" ? 17 : 6;
-    rest = rest.substr(0, slash);
-  }
-  size_t colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0) BadInput("DST: \"" + text + "\" has no :PORT");
-  host = rest.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  else if (host.find(':') != std::string::npos) BadInput("DST: write an IPv6 address in brackets: [" + host + "]:PORT");
-  std::string digits = rest.substr(colon + 1);
-  if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(digits) < 1 || std::stoi(digits) > 65535)
-    BadInput("DST: port \"" + digits + "\" is not 1-65535");
-  port = static_cast<uint16_t>(std::stoi(digits));
-}
-
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -375,10 +353,11 @@ void RegisterExplainCommand(CLI::App& app) {
     ExplainReport r;
     r.src = a->src;
     r.dst = a->dst;
-    std::string dst_host;
-    uint16_t port = 0;
-    uint8_t proto = 6;
-    SplitDestination(a->dst, dst_host, port, proto);
+    auto parsed = explain::ParseDestination(a->dst);
+    if (!parsed.ok()) BadInput(parsed.status().message());
+    const std::string& dst_host = parsed->host;
+    uint16_t port = parsed->port;
+    uint8_t proto = parsed->proto;
     bool v6 = a->v6 || nft::ParseIpv6(a->src).has_value() || nft::ParseIpv6(dst_host).has_value();
     End src = Resolve(a->src, v6, status.agent, *policy, "SRC");
     End dst = Resolve(dst_host, v6, status.agent, *policy, "DST");

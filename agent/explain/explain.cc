@@ -229,7 +229,6 @@ class Walker {
                 matched = s_.dnat;
               } else if constexpr (std::is_same_v<T, nft::FibDaddrLocal>) {
                 matched = std::find(host_.local.begin(), host_.local.end(), s_.p.daddr) != host_.local.end();
-              } else if constexpr (std::is_same_v<T, nft::Counter>) {
               } else if constexpr (std::is_same_v<T, nft::Verdict>) {
                 if (x.kind == nft::VerdictKind::kAccept) out = Outcome::kAccept;
                 if (x.kind == nft::VerdictKind::kDrop) out = Outcome::kDrop;
@@ -248,7 +247,10 @@ class Walker {
                   step.detail = "dnat to " + nft::ValueToString(s_.p.daddr) + ":" + std::to_string(s_.p.dport) +
                                 " (" + Joined(*key) + " in @" + x.map + ")";
                 }
-              } else if constexpr (std::is_same_v<T, nft::Masquerade> || std::is_same_v<T, nft::NftraceSet>) {
+              } else {
+                static_assert(std::is_same_v<T, nft::Counter> || std::is_same_v<T, nft::Masquerade> ||
+                                  std::is_same_v<T, nft::NftraceSet>,
+                              "a new expression kind needs its meaning here");
               }
             },
             e);
@@ -342,6 +344,34 @@ Explanation Explain(const nft::Ruleset& ruleset, const policy::Policy& policy, c
   }
   if (decider != nullptr) out.reason = Describe(*decider);
   return out;
+}
+
+Result<Destination> ParseDestination(std::string_view text) {
+  auto bad = [&](const std::string& what) { return Status::InvalidArgument("DST: " + what); };
+  Destination d;
+  std::string rest(text);
+  if (size_t slash = rest.rfind('/'); slash != std::string::npos) {
+    std::string p = rest.substr(slash + 1);
+    if (p != "tcp" && p != "udp") return bad("protocol \"" + p + "\" is not tcp or udp");
+    d.proto = p == "udp" ? 17 : 6;
+    rest.resize(slash);
+  }
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad("\"" + std::string(text) + "\" has no HOST:PORT");
+  d.host = rest.substr(0, colon);
+  if (d.host.size() > 2 && d.host.front() == '[' && d.host.back() == ']') {
+    d.host = d.host.substr(1, d.host.size() - 2);
+    if (!nft::ParseIpv6(d.host)) return bad("[" + d.host + "] is not an IPv6 address");
+  } else if (d.host.find_first_of(":[]") != std::string::npos) {
+    return bad("write an IPv6 address in brackets: [" + d.host + "]:PORT");
+  }
+  std::string digits = rest.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return bad("port \"" + digits + "\" is not 1-65535");
+  int port = std::stoi(digits);
+  if (port < 1 || port > 65535) return bad("port \"" + digits + "\" is not 1-65535");
+  d.port = static_cast<uint16_t>(port);
+  return d;
 }
 
 std::vector<Route> PolicyRoutes(const policy::Policy& policy, const std::string& default_bridge_v4) {

@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "policy/policy.h"
 #include "ruleset/ruleset.h"
 
@@ -75,6 +77,16 @@ struct Explanation {
 };
 
 Explanation Explain(const nft::Ruleset& ruleset, const policy::Policy& policy, const Host& host, const Packet& packet);
+
+// The destination argument of `ipo-netctl explain`: "HOST:PORT", "[IPV6]:PORT", either with
+// "/tcp" or "/udp" (default tcp). HOST is a name or an address; an IPv6 address needs the
+// brackets. InvalidArgument "DST: ..." naming what is wrong.
+struct Destination {
+  std::string host;
+  uint16_t port = 0;
+  uint8_t proto = 6;
+};
+Result<Destination> ParseDestination(std::string_view text);
 
 // The routes of a policy's networks (subnets -> bridges) and Docker's default bridge.
 std::vector<Route> PolicyRoutes(const policy::Policy& policy, const std::string& default_bridge_v4);

@@ -145,3 +145,24 @@ TEST_CASE("explain: every evaluated rule is a step, matched or not, in the kerne
   size_t unmatched = std::count_if(e.steps.begin(), e.steps.end(), [](const auto& s) { return !s.matched; });
   CHECK(unmatched >= 8);  // the nat rules, the br-* rule, the allowlist, the LAN drops, ...
 }
+
+TEST_CASE("explain: the destination argument, and what is refused") {
+  using ipo::explain::ParseDestination;
+  auto d = ParseDestination("docker_a:8080");
+  REQUIRE(d.ok());
+  CHECK((d->host == "docker_a" && d->port == 8080 && d->proto == 6));
+  d = ParseDestination("[fd00:ac1e:1::3]:53/udp");
+  REQUIRE(d.ok());
+  CHECK((d->host == "fd00:ac1e:1::3" && d->port == 53 && d->proto == 17));
+  d = ParseDestination("203.0.113.1:65535/tcp");
+  REQUIRE(d.ok());
+  CHECK(d->port == 65535);
+  for (const char* bad : {"", ":80", "a", "a:", "a:0", "a:65536", "a:99999999999999999999", "a:+80", "a: 80",
+                          "a:80/", "a:80/sctp", "fd00::1:80", "[]:80", "[not-v6]:80", "[::1:80", "a/tcp",
+                          "a:8o", "/tcp", "[::1]]:80"}) {
+    INFO(bad);
+    auto r = ParseDestination(bad);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK(r.status().message().rfind("DST: ", 0) == 0);
+  }
+}

@@ -28,6 +28,7 @@ targets=(
   "object_codec_fuzz agent/docker/object_codec_fuzz 65536"
   "nginx_spec_fuzz agent/render/nginx_spec_fuzz 65536"
   "sock_diag_fuzz agent/hostsock/sock_diag_fuzz 65536"
+  "destination_fuzz agent/explain/destination_fuzz 1024"
 )
 
 # stat LOG KEY: the value of libFuzzer's final "stat::KEY:" line ("-" when there is none).
