@@ -3,11 +3,6 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
 
 namespace ipo::nft {
 namespace {
@@ -29,23 +24,11 @@ std::string Describe(uint16_t msg) {
   }
 }
 
-std::string FamilyText(uint8_t f) {
-  switch (f) {
-    case NFPROTO_INET: return "inet";
-    case NFPROTO_IPV4: return "ip";
-    case NFPROTO_IPV6: return "ip6";
-    case NFPROTO_ARP: return "arp";
-    case NFPROTO_BRIDGE: return "bridge";
-    case NFPROTO_NETDEV: return "netdev";
-    default: return "family" + std::to_string(f);
-  }
-}
-
 }  // namespace
 
 std::string TableChange::ToString() const {
   if (overrun) return "notifications lost (socket buffer overrun)";
-  return Describe(msg) + " " + FamilyText(family) + " " + table + " (netlink port " + std::to_string(portid) + ")";
+  return Describe(msg) + " " + NfprotoName(family) + " " + table + " (netlink port " + std::to_string(portid) + ")";
 }
 
 std::optional<TableChange> ParseNotification(const struct nlmsghdr* nlh) {
@@ -70,51 +53,25 @@ std::optional<TableChange> ParseNotification(const struct nlmsghdr* nlh) {
 }
 
 Result<std::unique_ptr<NftMonitor>> NftMonitor::Open() {
-  struct mnl_socket* nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-  if (!nl) return Status::Unavailable(std::string("netlink socket: ") + std::strerror(errno));
-  std::unique_ptr<NftMonitor> m(new NftMonitor(nl));
-  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-    return Status::Unavailable(std::string("netlink bind: ") + std::strerror(errno));
-  int group = NFNLGRP_NFTABLES;
-  if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
-    int err = errno;
-    std::string msg = std::string("joining the nftables notification group: ") + std::strerror(err);
-    return err == EPERM ? Status::Permission(msg) : Status::Unavailable(msg);
-  }
   // Room for the notifications of a large batch; the agent's own 10k-element applies are
   // read and skipped, and an overflow only costs one extra drift check.
-  int rcvbuf = 4 * 1024 * 1024;
-  setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-  return m;
+  auto group = NfnlGroup::Open(NFNLGRP_NFTABLES, "the nftables notification group", 4 * 1024 * 1024);
+  if (!group.ok()) return group.status();
+  return std::unique_ptr<NftMonitor>(new NftMonitor(std::move(*group)));
 }
-
-NftMonitor::~NftMonitor() { mnl_socket_close(nl_); }
 
 Result<std::vector<TableChange>> NftMonitor::Poll(std::chrono::milliseconds timeout) {
   std::vector<TableChange> out;
-  struct pollfd pfd{mnl_socket_get_fd(nl_), POLLIN, 0};
-  int wait_ms = static_cast<int>(timeout.count());
-  while (true) {
-    int r = poll(&pfd, 1, wait_ms);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Status::Unavailable(std::string("poll: ") + std::strerror(errno));
-    if (r == 0) return out;
-    ssize_t n = recv(mnl_socket_get_fd(nl_), rx_.data(), rx_.size(), MSG_DONTWAIT);
-    if (n < 0 && errno == ENOBUFS) {
-      out.push_back(TableChange{0, "", 0, 0, true});
-    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      // nothing after all
-    } else if (n < 0) {
-      return Status::Unavailable(std::string("netlink recv: ") + std::strerror(errno));
-    } else {
-      auto len = static_cast<int>(n);
-      for (const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(nlh, len);
-           nlh = mnl_nlmsg_next(nlh, &len)) {
+  bool overrun = false;
+  Status st = group_->Poll(
+      timeout,
+      [&](const struct nlmsghdr* nlh) {
         if (auto c = ParseNotification(nlh)) out.push_back(std::move(*c));
-      }
-    }
-    wait_ms = 0;  // drain what is already queued, then return
-  }
+      },
+      overrun);
+  if (!st.ok()) return st;
+  if (overrun) out.push_back(TableChange{0, "", 0, 0, true});
+  return out;
 }
 
 }  // namespace ipo::nft

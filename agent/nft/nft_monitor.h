@@ -24,6 +24,7 @@
 #include <libmnl/libmnl.h>
 
 #include "common/status.h"
+#include "nft/nfnl_group.h"
 
 namespace ipo::nft {
 
@@ -43,7 +44,6 @@ std::optional<TableChange> ParseNotification(const struct nlmsghdr* nlh);
 class NftMonitor {
  public:
   static Result<std::unique_ptr<NftMonitor>> Open();
-  ~NftMonitor();
   NftMonitor(const NftMonitor&) = delete;
   NftMonitor& operator=(const NftMonitor&) = delete;
 
@@ -51,9 +51,8 @@ class NftMonitor {
   Result<std::vector<TableChange>> Poll(std::chrono::milliseconds timeout);
 
  private:
-  explicit NftMonitor(struct mnl_socket* nl) : nl_(nl), rx_(size_t{256} * 1024) {}
-  struct mnl_socket* nl_;
-  std::vector<char> rx_;
+  explicit NftMonitor(std::unique_ptr<NfnlGroup> group) : group_(std::move(group)) {}
+  std::unique_ptr<NfnlGroup> group_;
 };
 
 }  // namespace ipo::nft

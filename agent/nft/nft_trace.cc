@@ -3,14 +3,8 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <libnftnl/trace.h>
-
 
 namespace ipo::nft {
 namespace {
@@ -32,20 +26,10 @@ std::string VerdictName(uint32_t v) {
   }
 }
 
-const char* FamilyText(uint8_t f) {
-  switch (f) {
-    case NFPROTO_INET: return "inet";
-    case NFPROTO_IPV4: return "ip";
-    case NFPROTO_IPV6: return "ip6";
-    case NFPROTO_BRIDGE: return "bridge";
-    default: return "?";
-  }
-}
-
 }  // namespace
 
 std::string TraceEvent::ToString() const {
-  std::string out = std::string(FamilyText(family)) + " " + table + " " + chain + " " + type;
+  std::string out = NfprotoName(family) + " " + table + " " + chain + " " + type;
   if (type == "rule") out += " " + std::to_string(handle);
   if (!verdict.empty()) out += ": " + verdict + (jump_target.empty() ? "" : " " + jump_target);
   return out;
@@ -79,45 +63,22 @@ std::optional<TraceEvent> ParseTrace(const struct nlmsghdr* nlh) {
 }
 
 Result<std::unique_ptr<NftTrace>> NftTrace::Open() {
-  struct mnl_socket* nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-  if (!nl) return Status::Unavailable(std::string("netlink socket: ") + std::strerror(errno));
-  std::unique_ptr<NftTrace> t(new NftTrace(nl));
-  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-    return Status::Unavailable(std::string("netlink bind: ") + std::strerror(errno));
-  int group = NFNLGRP_NFTRACE;
-  if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
-    int err = errno;
-    std::string msg = std::string("joining the nftables trace group: ") + std::strerror(err);
-    return err == EPERM ? Status::Permission(msg) : Status::Unavailable(msg);
-  }
-  return t;
+  auto group = NfnlGroup::Open(NFNLGRP_NFTRACE, "the nftables trace group");
+  if (!group.ok()) return group.status();
+  return std::unique_ptr<NftTrace>(new NftTrace(std::move(*group)));
 }
-
-NftTrace::~NftTrace() { mnl_socket_close(nl_); }
 
 Result<std::vector<TraceEvent>> NftTrace::Poll(std::chrono::milliseconds timeout) {
   std::vector<TraceEvent> out;
-  struct pollfd pfd{mnl_socket_get_fd(nl_), POLLIN, 0};
-  int wait_ms = static_cast<int>(timeout.count());
-  while (true) {
-    int r = poll(&pfd, 1, wait_ms);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Status::Unavailable(std::string("poll: ") + std::strerror(errno));
-    if (r == 0) return out;
-    ssize_t n = recv(mnl_socket_get_fd(nl_), rx_.data(), rx_.size(), MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == ENOBUFS)) {
-      // nothing after all, or events lost to a full buffer (the caller sees a short path)
-    } else if (n < 0) {
-      return Status::Unavailable(std::string("netlink recv: ") + std::strerror(errno));
-    } else {
-      auto len = static_cast<int>(n);
-      for (const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(rx_.data()); mnl_nlmsg_ok(nlh, len);
-           nlh = mnl_nlmsg_next(nlh, &len)) {
+  bool overrun = false;
+  Status st = group_->Poll(
+      timeout,
+      [&](const struct nlmsghdr* nlh) {
         if (auto e = ParseTrace(nlh)) out.push_back(std::move(*e));
-      }
-    }
-    wait_ms = 0;
-  }
+      },
+      overrun);
+  if (!st.ok()) return st;
+  return out;
 }
 
 }  // namespace ipo::nft

@@ -18,6 +18,7 @@
 #include <libmnl/libmnl.h>
 
 #include "common/status.h"
+#include "nft/nfnl_group.h"
 
 namespace ipo::nft {
 
@@ -39,16 +40,13 @@ std::optional<TraceEvent> ParseTrace(const struct nlmsghdr* nlh);
 class NftTrace {
  public:
   static Result<std::unique_ptr<NftTrace>> Open();
-  ~NftTrace();
-  NftTrace(const NftTrace&) = delete;
-  NftTrace& operator=(const NftTrace&) = delete;
-  // Waits up to `timeout` for trace events and returns all that arrived (empty on timeout).
+  // Waits up to `timeout` for trace events and returns all that arrived (empty on timeout;
+  // events lost to a full buffer only make a path shorter).
   Result<std::vector<TraceEvent>> Poll(std::chrono::milliseconds timeout);
 
  private:
-  explicit NftTrace(struct mnl_socket* nl) : nl_(nl), rx_(size_t{256} * 1024) {}
-  struct mnl_socket* nl_;
-  std::vector<char> rx_;
+  explicit NftTrace(std::unique_ptr<NfnlGroup> group) : group_(std::move(group)) {}
+  std::unique_ptr<NfnlGroup> group_;
 };
 
 }  // namespace ipo::nft
