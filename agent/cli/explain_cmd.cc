@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <fstream>
 #include <map>
 #include <set>
 #include <iostream>
@@ -14,6 +13,7 @@
 #include <sstream>
 
 #include "cli/status_collect.h"
+#include "common/json_limits.h"
 #include "common/json_lines.h"
 #include "compile/compiler.h"
 #include "hostsock/sock_diag.h"
@@ -83,13 +83,6 @@ End Resolve(const std::string& text, bool v6, const status::AgentStatus& agent, 
     return {*value, bridge};
   }
   BadInput(what + ": \"" + text + "\" is neither an address nor a container the agent knows");
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Who listens on the host for (proto, addr, port): a socket bound to it or to the wildcard.
@@ -393,7 +386,9 @@ void RegisterExplainCommand(CLI::App& app) {
       r.reaches = target + ", no container the agent knows (routed on)";
     }
 
-    JsonLines lines(ReadText(a->paths.policy));
+    std::string policy_text;  // read again for the lines of its entries (LoadPolicy succeeded)
+    ReadBounded(a->paths.policy, policy::kPolicyLimits, policy_text);
+    JsonLines lines(policy_text);
     for (const explain::Step& s : e.steps) {
       r.origins.push_back(s.origin.empty() ? ""
                                            : a->paths.policy + ":" + std::to_string(lines.LineOf(s.origin)) + " " +

@@ -307,9 +307,14 @@ ProxyGuard MakeProxyGuard(const std::vector<ProxyPort>& ports, std::vector<nft::
   return g;
 }
 
-nft::Table DefaultBridgeGuard(const std::string& subnet_v4) {
+std::pair<nft::Ipv4, uint8_t> DefaultBridgePrefix(const std::string& subnet_v4) {
   auto prefix = ParseV4Prefix(subnet_v4);
   if (!prefix) prefix = ParseV4Prefix(kDefaultBridgeSubnet);
+  return *prefix;
+}
+
+nft::Table DefaultBridgeGuard(const std::string& subnet_v4) {
+  auto prefix = DefaultBridgePrefix(subnet_v4);
   nft::Table t;
   t.family = nft::Family::kBridge;
   t.name = kFilterTable;
@@ -319,7 +324,7 @@ nft::Table DefaultBridgeGuard(const std::string& subnet_v4) {
   // kernel with nf_tables_bridge (no other bridge carries that subnet).
   Chain forward{"filter-forward", nft::BaseChainSpec{nft::ChainType::kFilter, nft::Hook::kForward, 0, false}, {}};
   forward.rules.push_back(MakeRule({nft::Cmp{Field::kMetaProtocol, false, nft::Port{0x0800}},
-                                    nft::PrefixMatch{Field::kIpDaddr, false, prefix->first, prefix->second}, Drop()},
+                                    nft::PrefixMatch{Field::kIpDaddr, false, prefix.first, prefix.second}, Drop()},
                                    "containers on Docker's default bridge never talk to each other"));
   t.chains.push_back(std::move(forward));
   return t;

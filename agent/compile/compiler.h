@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/observed.h"
@@ -52,6 +53,10 @@ inline constexpr const char* kDockerBridgePrefix = "br-";
 // docker0 from `docker run` until the agent moves it; there it must not reach, nor be
 // reached by, its neighbours. Frames on every other bridge are left alone.
 nft::Table DefaultBridgeGuard(const std::string& subnet_v4);
+
+// Docker's default bridge subnet as the guard above matches it: `subnet_v4` ("a.b.c.d/len",
+// host bits cleared), kDefaultBridgeSubnet when empty or malformed.
+std::pair<nft::Ipv4, uint8_t> DefaultBridgePrefix(const std::string& subnet_v4);
 
 // The input-path guard of docker-proxy's host ports, as Compile() and FailClosedBaseline()
 // both write it: set "proxy-ports" (sorted `ports`), chain "to-proxy" (the host itself and

@@ -1,11 +1,11 @@
 #include "explain/explain.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <optional>
 #include <utility>
 #include <variant>
 
+#include "compile/compiler.h"
 #include "status/rule_counters.h"
 
 namespace ipo::explain {
@@ -380,13 +380,8 @@ std::vector<Route> PolicyRoutes(const policy::Policy& policy, const std::string&
     out.push_back(Route{Value{*n.subnet_v4.v4}, n.subnet_v4.len, n.bridge});
     if (n.subnet_v6) out.push_back(Route{Value{*n.subnet_v6->v6}, n.subnet_v6->len, n.bridge});
   }
-  std::string text = default_bridge_v4.empty() ? "172.17.0.0/16" : default_bridge_v4;
-  size_t slash = text.find('/');
-  auto addr = nft::ParseIpv4(text.substr(0, slash));
-  if (addr && slash != std::string::npos) {
-    int len = std::atoi(text.c_str() + slash + 1);
-    if (len >= 0 && len <= 32) out.push_back(Route{Value{*addr}, static_cast<uint8_t>(len), "docker0"});
-  }
+  auto [docker0, len] = compile::DefaultBridgePrefix(default_bridge_v4);
+  out.push_back(Route{Value{docker0}, len, compile::kDockerDefaultBridge});
   return out;
 }
 

@@ -88,7 +88,8 @@ struct Destination {
 };
 Result<Destination> ParseDestination(std::string_view text);
 
-// The routes of a policy's networks (subnets -> bridges) and Docker's default bridge.
+// The routes of a policy's networks (subnets -> bridges) and Docker's default bridge (its
+// subnet as the compiler guards it: compile::DefaultBridgePrefix).
 std::vector<Route> PolicyRoutes(const policy::Policy& policy, const std::string& default_bridge_v4);
 
 }  // namespace ipo::explain
