@@ -52,6 +52,14 @@ Element RangeElement(const policy::Range& r) {
 }
 
 // `meta nfproto ipvX ip[6] saddr <subnet> counter drop`: a LAN source outside the allowlist.
+// `rule`, made from the policy entry at JSON path `origin`.
+Rule From(std::string origin, Rule rule) {
+  rule.origin = std::move(origin);
+  return rule;
+}
+
+std::string Indexed(const char* list, size_t i) { return std::string(list) + "[" + std::to_string(i) + "]"; }
+
 Rule LanDrop(const policy::Prefix& p) {
   std::vector<Expr> exprs{Nfproto(p.is_v4() ? kNfprotoIpv4 : kNfprotoIpv6)};
   if (p.len > 0) {  // a /0 "LAN" is every source of the family
@@ -165,10 +173,12 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
   }
 
   Chain between{"between-bridges", std::nullopt, {}};
-  for (const policy::Network& n : policy.networks) {
-    between.rules.push_back(MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{n.bridge}},
-                                      nft::Cmp{Field::kOifname, false, nft::IfName{n.bridge}}, Accept()},
-                                     "within network " + n.name));
+  for (size_t i = 0; i < policy.networks.size(); ++i) {
+    const policy::Network& n = policy.networks[i];
+    between.rules.push_back(From(Indexed("networks", i),
+                                 MakeRule({nft::Cmp{Field::kIifname, false, nft::IfName{n.bridge}},
+                                           nft::Cmp{Field::kOifname, false, nft::IfName{n.bridge}}, Accept()},
+                                          "within network " + n.name)));
   }
   between.rules.push_back(MakeRule({In({Field::kIifname, Field::kOifname}, "within-network"), Accept()},
                                    "within a network Docker reports"));
@@ -189,7 +199,8 @@ Table FilterTable(const policy::Policy& policy, const Observed& observed) {
   // commit on Linux 6.18 (measured, see docs/ruleset.md), and a drop that misses opens the
   // published ports to the LAN. The allowlists' interval sets only ever accept, so a miss
   // there fails closed; hash sets (bridges, published, proxy-ports) showed no such window.
-  for (const policy::Prefix& p : policy.lan.subnets) tc.push_back(LanDrop(p));
+  for (size_t i = 0; i < policy.lan.subnets.size(); ++i)
+    tc.push_back(From(Indexed("lan.subnets", i), LanDrop(policy.lan.subnets[i])));
   tc.push_back(MakeRule({Nfproto(kNfprotoIpv4), nft::CtStatusDnat{},
                          In({Field::kIpDaddr, Field::kMetaL4proto, Field::kThDport}, "published-v4"), Accept()},
                         "published ports (IPv4)"));
@@ -275,13 +286,15 @@ Table NatTable(const policy::Policy& policy, const Observed& observed, bool v6) 
                                "docker run -p bindings on one host address, for the LAN allowlist"));
 
   Chain post{"nat-postrouting", nft::BaseChainSpec{nft::ChainType::kNat, nft::Hook::kPostrouting, 100, false}, {}};
-  for (const policy::Network& n : policy.networks) {
+  for (size_t i = 0; i < policy.networks.size(); ++i) {
+    const policy::Network& n = policy.networks[i];
     const policy::Prefix* subnet = v6 ? (n.subnet_v6 ? &*n.subnet_v6 : nullptr) : &n.subnet_v4;
     if (!subnet) continue;
     Value addr = v6 ? Value{*subnet->v6} : Value{*subnet->v4};
-    post.rules.push_back(MakeRule({nft::PrefixMatch{saddr, false, addr, subnet->len},
-                                   nft::Cmp{Field::kOifname, true, nft::IfName{n.bridge}}, nft::Masquerade{}},
-                                  "egress of network " + n.name));
+    post.rules.push_back(From(Indexed("networks", i),
+                              MakeRule({nft::PrefixMatch{saddr, false, addr, subnet->len},
+                                        nft::Cmp{Field::kOifname, true, nft::IfName{n.bridge}}, nft::Masquerade{}},
+                                       "egress of network " + n.name)));
   }
   t.chains = {std::move(pre), std::move(post)};
   return t;

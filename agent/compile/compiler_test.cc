@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -298,4 +299,24 @@ TEST_CASE("every rule has one counter and a comment no other rule of its chain h
   };
   CHECK(check(Compile(LabPolicy(), LabObserved())) >= 25);
   CHECK(check(ipo::compile::FailClosedBaseline({{6, 9999}})) >= 4);
+}
+
+TEST_CASE("rules made from one policy entry name it; the compiler's own rules name none") {
+  auto rs = Compile(LabPolicy(), LabObserved());
+  std::map<std::string, std::string> origins;  // comment -> origin, of the rules that have one
+  size_t without = 0;
+  for (const auto& t : rs.tables)
+    for (const auto& c : t.chains)
+      for (const auto& r : c.rules) {
+        if (r.origin.empty()) ++without;
+        else origins[r.comment] = r.origin;
+      }
+  CHECK(origins == std::map<std::string, std::string>{
+                       {"LAN sources outside the allowlist (192.168.1.0/24)", "lan.subnets[0]"},
+                       {"LAN sources outside the allowlist (fd00:192:168:1::/64)", "lan.subnets[1]"},
+                       {"within network ipo-shared", "networks[0]"},
+                       {"within network ipo-isolated", "networks[1]"},
+                       {"egress of network ipo-shared", "networks[0]"},
+                       {"egress of network ipo-isolated", "networks[1]"}});
+  CHECK(without >= 20);
 }

@@ -99,41 +99,34 @@ std::string Joined(const std::vector<Value>& values) {
   return out;
 }
 
-// The policy entry behind a matched rule (a JSON path into the policy), from its comment and
-// what it matched.
+// The policy entry behind a matched rule (a JSON path into the policy): the rule's own
+// origin when the compiler made it from one entry, else the entry behind the set element it
+// matched: a LAN allowlist range, or a published port (filter: address . proto . port;
+// nat: proto . host port : address . port).
 class Origins {
  public:
   Origins(const policy::Policy& policy, const Host& host) : policy_(policy), host_(host) {}
 
-  std::string For(const nft::Rule& rule, const State& s, const nft::Element* element) const {
-    const std::string& c = rule.comment;
-    for (size_t i = 0; i < policy_.lan.subnets.size(); ++i)
-      if (c == "LAN sources outside the allowlist (" + policy_.lan.subnets[i].ToString() + ")")
-        return "lan.subnets[" + std::to_string(i) + "]";
-    if (c.rfind("the LAN allowlist", 0) == 0 || (c.find("for the LAN allowlist") != std::string::npos)) {
+  std::string For(const nft::Rule& rule, const nft::Element* element, const std::string& set) const {
+    if (!rule.origin.empty()) return rule.origin;
+    if (element == nullptr) return "";
+    if (set.rfind("lan-allow", 0) == 0) {
       for (size_t i = 0; i < policy_.lan.allow.size(); ++i) {
         const policy::Range& r = policy_.lan.allow[i];
-        if (r.lo.index() == s.p.saddr.index() && !(s.p.saddr < r.lo) && !(r.hi < s.p.saddr)) {
-          if (c.rfind("the LAN allowlist", 0) == 0) return "lan.allow[" + std::to_string(i) + "]";
-          break;
-        }
+        if (element->key == std::vector<Value>{r.lo} &&
+            (element->key_end ? (*element->key_end)[0] == r.hi : r.lo == r.hi))
+          return "lan.allow[" + std::to_string(i) + "]";
       }
+      return "";
     }
-    for (size_t i = 0; i < policy_.networks.size(); ++i) {
-      const std::string& n = policy_.networks[i].name;
-      if (c == "within network " + n || c == "egress of network " + n) return "networks[" + std::to_string(i) + "]";
-    }
-    if (element == nullptr) return "";
-    // A published port: the element names the container's address (filter) or maps the host
-    // port to it (nat).
     std::optional<Value> addr;
     uint16_t port = 0, host_port = 0;
     uint8_t proto = 0;
-    if (c.rfind("published ports", 0) == 0 && element->key.size() == 3) {
+    if (set.rfind("published-", 0) == 0 && element->key.size() == 3) {
       addr = element->key[0];
       proto = std::get<nft::Proto>(element->key[1]).num;
       port = std::get<nft::Port>(element->key[2]).num;
-    } else if (c.rfind("ports published to", 0) == 0 && element->key.size() == 2 && element->data.size() == 2) {
+    } else if (set.rfind("publish-", 0) == 0 && element->key.size() == 2 && element->data.size() == 2) {
       proto = std::get<nft::Proto>(element->key[0]).num;
       host_port = std::get<nft::Port>(element->key[1]).num;
       addr = element->data[0];
@@ -199,7 +192,8 @@ class Walker {
     if (depth > kMaxJumps) return Outcome::kContinue;
     for (const nft::Rule& r : c.rules) {
       Step step{s_.hook, TableName(t), c.name, r.comment, false, "", "", ""};
-      const nft::Element* element = nullptr;
+      const nft::Element* element = nullptr;  // the last set element the rule matched
+      std::string element_set;
       bool matched = true;
       Outcome out = Outcome::kContinue;
       std::string jump;
@@ -221,6 +215,7 @@ class Walker {
                 matched = key && ((found != nullptr) != x.negate);
                 if (matched && found != nullptr) {
                   element = found;
+                  element_set = x.set;
                   step.detail = Joined(*key) + " in @" + x.set;
                 }
               } else if constexpr (std::is_same_v<T, nft::CtState>) {
@@ -240,6 +235,7 @@ class Walker {
                 matched = found != nullptr && found->data.size() == 2;  // a miss breaks the rule
                 if (matched) {
                   element = found;
+                  element_set = x.map;
                   s_.p.daddr = found->data[0];
                   s_.p.dport = std::get<nft::Port>(found->data[1]).num;
                   s_.dnat = true;
@@ -258,7 +254,7 @@ class Walker {
       step.matched = matched;
       if (matched) {
         step.action = status::RuleAction(r);
-        step.origin = origins_.For(r, s_, element);
+        step.origin = origins_.For(r, element, element_set);
       }
       steps_.push_back(step);
       if (!matched) continue;

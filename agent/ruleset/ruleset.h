@@ -171,6 +171,10 @@ struct Rule {
   std::optional<Counts> counts = std::nullopt;
   // The kernel's handle of a rule read back (0 otherwise): what trace events name a rule by.
   uint64_t handle = 0;
+  // The policy entry a compiled rule was made from, as a JSON path into the policy
+  // ("lan.subnets[0]", "networks[1]"); "" for the compiler's own rules. Not written to the
+  // kernel and not part of a rule's identity (Tag, SameStructure, drift).
+  std::string origin = std::string();
   // "<comment> #<8 hex digits of FNV-1a over the expressions' text>"
   std::string Tag() const;
   std::string ExprsToString() const;  // the expressions alone, space separated
