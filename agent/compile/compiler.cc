@@ -300,6 +300,39 @@ Table NatTable(const policy::Policy& policy, const Observed& observed, bool v6) 
   return t;
 }
 
+// "ipo <family>/<chain>: <comment>", cut to what nflog carries: the name `ipo-netctl drops`
+// finds the drop rule by (unique in a ruleset: comments are unique per chain).
+std::string LogPrefix(const Table& t, const Chain& c, const std::string& comment) {
+  std::string p = std::string("ipo ") + nft::FamilyName(t.family) + "/" + c.name + ": " + comment;
+  p.erase(std::remove(p.begin(), p.end(), '"'), p.end());
+  if (p.size() > nft::Log::kMaxLogPrefix) p.resize(nft::Log::kMaxLogPrefix);
+  return p;
+}
+
+// Before every drop rule of `t`, its twin: the same matches, then `limit`, a counter and
+// `log` to the policy's nflog group. The twin has no verdict, so the drop rule after it still
+// drops every packet; only the log is rate-limited. It carries the drop rule's origin.
+void LogDrops(Table& t, const policy::DropLog& dl) {
+  for (Chain& c : t.chains) {
+    std::vector<Rule> rules;
+    rules.reserve(c.rules.size() * 2);
+    for (Rule& r : c.rules) {
+      const auto* v = r.exprs.empty() ? nullptr : std::get_if<Verdict>(&r.exprs.back());
+      if (v != nullptr && v->kind == VerdictKind::kDrop) {
+        std::vector<Expr> exprs;
+        for (const Expr& e : r.exprs)
+          if (!std::holds_alternative<nft::Counter>(e) && !IsStatement(e)) exprs.push_back(e);
+        exprs.emplace_back(nft::Limit{dl.per_second, dl.burst});
+        exprs.emplace_back(nft::Counter{});
+        exprs.emplace_back(nft::Log{LogPrefix(t, c, r.comment), dl.group});
+        rules.push_back(From(r.origin, Rule{std::move(exprs), "log: " + r.comment, std::nullopt}));
+      }
+      rules.push_back(std::move(r));
+    }
+    c.rules = std::move(rules);
+  }
+}
+
 }  // namespace
 
 ProxyGuard MakeProxyGuard(const std::vector<ProxyPort>& ports, std::vector<nft::Rule> allow,
@@ -349,6 +382,8 @@ nft::Ruleset Compile(const policy::Policy& policy, const Observed& observed) {
   rs.tables.push_back(NatTable(policy, observed, false));
   rs.tables.push_back(NatTable(policy, observed, true));
   rs.tables.push_back(DefaultBridgeGuard(observed.default_bridge_v4));
+  if (policy.drop_log.enabled)
+    for (Table& t : rs.tables) LogDrops(t, policy.drop_log);
   return rs;
 }
 

@@ -42,11 +42,15 @@ Observed LabObserved() {
 }
 
 // The rules of `chain` in the inet filter table, one per line.
+bool IsLogRule(const ipo::nft::Rule& r) { return !r.exprs.empty() && std::holds_alternative<ipo::nft::Log>(r.exprs.back()); }
+
+// The rules of a chain, one per line, without the drop log's twins (their own tests below).
 std::string ChainText(const ipo::nft::Ruleset& rs, const std::string& chain, ipo::nft::Family f = ipo::nft::Family::kInet) {
   std::string out;
   for (const auto& c : rs.FindTable(f, "ipo_netd")->chains)
     if (c.name == chain)
-      for (const auto& r : c.rules) out += r.ExprsToString() + "\n";
+      for (const auto& r : c.rules)
+        if (!IsLogRule(r)) out += r.ExprsToString() + "\n";
   return out;
 }
 
@@ -152,6 +156,49 @@ TEST_CASE("no drop rule depends on an interval-set lookup") {
     }
   }
   CHECK(drops >= 5);  // the LAN (v4, v6), invalid, between bridges, everything else, proxy
+}
+
+TEST_CASE("every drop rule follows its rate-limited log twin, which names it in a unique prefix") {
+  auto policy = LabPolicy();
+  policy.drop_log = {true, 77, 5, 9};
+  auto rs = Compile(policy, LabObserved());
+  size_t drops = 0;
+  std::set<std::string> prefixes;
+  for (const auto& t : rs.tables) {
+    for (const auto& c : t.chains) {
+      for (size_t i = 0; i < c.rules.size(); ++i) {
+        const auto& r = c.rules[i];
+        const auto* v = std::get_if<ipo::nft::Verdict>(&r.exprs.back());
+        if (v == nullptr || v->kind != ipo::nft::VerdictKind::kDrop) continue;
+        ++drops;
+        INFO(c.name << ": " << r.comment);
+        REQUIRE(i > 0);
+        const auto& log = c.rules[i - 1];
+        REQUIRE(IsLogRule(log));
+        CHECK(log.comment == "log: " + r.comment);
+        CHECK(log.origin == r.origin);
+        const auto& l = std::get<ipo::nft::Log>(log.exprs.back());
+        CHECK(l.group == 77);
+        CHECK(l.prefix.size() <= ipo::nft::Log::kMaxLogPrefix);
+        CHECK(l.prefix == "ipo " + std::string(ipo::nft::FamilyName(t.family)) + "/" + c.name + ": " + r.comment);
+        CHECK(prefixes.insert(l.prefix).second);
+        // The same matches, then limit, counter, log: never a verdict of its own.
+        std::vector<ipo::nft::Expr> matches(r.exprs.begin(), r.exprs.end() - 2);
+        std::vector<ipo::nft::Expr> twin = matches;
+        twin.emplace_back(ipo::nft::Limit{5, 9});
+        twin.emplace_back(ipo::nft::Counter{});
+        twin.emplace_back(l);
+        CHECK(ipo::nft::Rule{twin, ""}.ExprsToString() == log.ExprsToString());
+      }
+    }
+  }
+  CHECK(drops >= 6);
+  CHECK(prefixes.size() == drops);
+
+  policy.drop_log.enabled = false;
+  for (const auto& t : Compile(policy, LabObserved()).tables)
+    for (const auto& c : t.chains)
+      for (const auto& r : c.rules) CHECK_FALSE(IsLogRule(r));
 }
 
 TEST_CASE("each LAN subnet gets its own inline drop rule; a /0 LAN is the whole family") {
@@ -308,6 +355,7 @@ TEST_CASE("rules made from one policy entry name it; the compiler's own rules na
   for (const auto& t : rs.tables)
     for (const auto& c : t.chains)
       for (const auto& r : c.rules) {
+        if (IsLogRule(r)) continue;  // a log twin has its drop rule's origin (tested above)
         if (r.origin.empty()) ++without;
         else origins[r.comment] = r.origin;
       }

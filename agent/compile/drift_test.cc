@@ -33,7 +33,7 @@ TEST_CASE("no drift when the kernel holds what was applied") {
 TEST_CASE("drift names the table, chain, rule and element at fault") {
   nft::Ruleset kernel = AsReadBack(Sample());
   auto& filter = kernel.tables[0];
-  filter.chains[1].rules.erase(filter.chains[1].rules.begin() + 2);  // to-containers lost a rule
+  filter.chains[1].rules.erase(filter.chains[1].rules.begin() + 3);  // to-containers lost a rule
   filter.FindSet("published-v4")->elements.clear();
   filter.FindSet("lan-allow-v4")->elements.push_back(nft::Element{{*nft::ParseIpv4("192.168.1.50")}, {}, {}});
   kernel.tables.erase(kernel.tables.begin() + 2);  // ip6 nat table deleted
@@ -41,7 +41,7 @@ TEST_CASE("drift names the table, chain, rule and element at fault") {
   REQUIRE(drift.size() >= 4);
   CHECK(drift[0] == "inet ipo_netd: set lan-allow-v4: unexpected element 192.168.1.50");
   CHECK(drift[1] == "inet ipo_netd: set published-v4: missing element 172.30.1.2 . tcp . 8080");
-  CHECK(drift[2] == "inet ipo_netd: chain to-containers: rule 3 is \"the LAN allowlist reaches every container (IPv6) #9f39f746\", expected \"the LAN allowlist reaches every container (IPv4) #2f937694\"");
+  CHECK(drift[2] == "inet ipo_netd: chain to-containers: rule 4 is \"the LAN allowlist reaches every container (IPv6) #9f39f746\", expected \"the LAN allowlist reaches every container (IPv4) #2f937694\"");
   CHECK(drift.back() == "ip6 ipo_netd_nat: table missing");
 }
 

@@ -243,6 +243,10 @@ class Walker {
                   step.detail = "dnat to " + nft::ValueToString(s_.p.daddr) + ":" + std::to_string(s_.p.dport) +
                                 " (" + Joined(*key) + " in @" + x.map + ")";
                 }
+              } else if constexpr (std::is_same_v<T, nft::Limit>) {
+                matched = true;  // a first packet, under the log rate: the bucket has a token
+              } else if constexpr (std::is_same_v<T, nft::Log>) {
+                step.detail = "logged to nflog group " + std::to_string(x.group) + " as \"" + x.prefix + "\"";
               } else {
                 static_assert(std::is_same_v<T, nft::Counter> || std::is_same_v<T, nft::Masquerade> ||
                                   std::is_same_v<T, nft::NftraceSet>,

@@ -296,6 +296,27 @@ class RuleWriter {
     return Status::Ok();
   }
 
+  Status Do(const Limit& l) {  // as nft encodes `limit rate N/second burst B packets`
+    if (l.per_second == 0 || l.burst == 0) return Status::InvalidArgument(ExprToString(l) + ": a limit needs a rate and a burst");
+    nftnl_expr* e = New("limit");
+    nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, l.per_second);
+    nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1);  // seconds
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, l.burst);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+    return Status::Ok();
+  }
+
+  Status Do(const Log& l) {  // nflog: the prefix and the group, nothing else (as nft sends it)
+    if (l.prefix.size() > Log::kMaxLogPrefix || l.prefix.find('"') != std::string::npos ||
+        l.prefix.find('\0') != std::string::npos)
+      return Status::InvalidArgument(ExprToString(l) + ": a log prefix is at most 127 bytes, without '\"'");
+    nftnl_expr* e = New("log");
+    if (!l.prefix.empty()) nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, l.prefix.c_str());
+    nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, l.group);
+    return Status::Ok();
+  }
+
   const EncodeContext& ctx_;
   nftnl_rule* rule_;
 };

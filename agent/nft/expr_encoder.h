@@ -8,7 +8,8 @@
 //   CtState       ct state -> bitwise & mask -> cmp neq 0;  CtStatusDnat likewise with 0x20
 //   FibDaddrLocal fib daddr type -> cmp eq RTN_LOCAL
 //   DnatMap       fields -> lookup map dreg 1 -> nat dnat addr reg 1, proto reg after address
-//   Counter, Verdict (immediate), Masquerade, NftraceSet (immediate + meta set)
+//   Counter, Verdict (immediate), Masquerade, NftraceSet (immediate + meta set),
+//   Limit (packets per second, burst), Log (nflog group and prefix)
 //
 // Implicit dependencies (meta nfproto before ip saddr in an inet table, meta l4proto before
 // th dport, meta protocol before ip daddr in a bridge table) are not added here: the compiler emits them as Cmp.

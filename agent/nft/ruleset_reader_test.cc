@@ -119,14 +119,14 @@ TEST_CASE("drift is found on what a rule does, not only on its comment") {
   ExpectNoDrift(*b, rs);
 
   // An edit that keeps the comment: the LAN drop rule becomes an accept, tag and all.
-  auto [handle, tag] = RuleHandle("to-containers", "LAN sources outside the allowlist");
+  auto [handle, tag] = RuleHandle("to-containers", "comment \"LAN sources outside the allowlist");
   Sh("nft replace rule inet ipo_netd to-containers handle " + handle + " meta nfproto ipv4 accept comment '\"" +
      tag + "\"'");
   REQUIRE(Sh("nft list chain inet ipo_netd to-containers").find("ipv4 accept comment \"" + tag + "\"") !=
           std::string::npos);
   auto drift = DriftNow(*b, rs);
   REQUIRE(drift.size() == 1);
-  CHECK(drift[0].find("inet ipo_netd: chain to-containers: rule 5 is \"" + tag + " [content differs: [ meta load nfproto") ==
+  CHECK(drift[0].find("inet ipo_netd: chain to-containers: rule 7 is \"" + tag + " [content differs: [ meta load nfproto") ==
         0);
 
   // A reader that did not write the rules (ipo-netctl status) finds it once told what to expect.

@@ -215,5 +215,30 @@ TEST_CASE("an interface name prefix and the bridge table are written as nft writ
   CHECK_THAT(st.message(), Catch::Contains("an interface name prefix needs iifname/oifname and 1 to 15 bytes"));
 }
 
+TEST_CASE("a rate-limited nflog rule is written as nft writes it, and a bad prefix is refused") {
+  auto b = FreshBackend();
+  Table filter;
+  filter.family = Family::kInet;
+  filter.name = "ipo_netd";
+  filter.chains = {Chain{"filter-forward", BaseChainSpec{ChainType::kFilter, Hook::kForward, 0, false},
+                         {R("log: the drop", {Cmp{Field::kOifname, false, IfNamePrefix{"br-"}}, Limit{10, 20},
+                                              Counter{}, Log{"ipo inet/filter-forward: the drop", 20}}),
+                          R("the drop", {Cmp{Field::kOifname, false, IfNamePrefix{"br-"}}, Counter{}, Drop()})}}};
+  Ruleset rs{{filter}};
+  Written ours = ReplaceAndShow(*b, rs);
+  CHECK_THAT(ours.listing,
+             Catch::Contains("limit rate 10/second burst 20 packets counter packets 0 bytes 0 log prefix "
+                             "\"ipo inet/filter-forward: the drop\" group 20"));
+  ExpectNftWritesSame(rs, ours);
+
+  Ruleset bad = rs;
+  bad.tables[0].chains[0].rules[0].exprs.back() = Log{std::string(128, 'x'), 20};
+  CHECK_THAT(b->ReplaceTables(bad, true).message(), Catch::Contains("a log prefix is at most 127 bytes"));
+  bad.tables[0].chains[0].rules[0].exprs.back() = Log{"say \"hi\"", 20};
+  CHECK_THAT(b->ReplaceTables(bad, true).message(), Catch::Contains("without '\"'"));
+  bad.tables[0].chains[0].rules[0].exprs[1] = Limit{0, 20};
+  CHECK_THAT(b->ReplaceTables(bad, true).message(), Catch::Contains("a limit needs a rate and a burst"));
+}
+
 }  // namespace
 }  // namespace ipo::nft

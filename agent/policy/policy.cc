@@ -191,10 +191,29 @@ Publish BuildPublish(const JsonValue& pj, std::set<std::pair<uint8_t, uint16_t>>
   return pub;
 }
 
+// obj.key as an integer from lo to hi; `fallback` when absent.
+int64_t IntIn(const JsonValue& obj, std::string_view key, int64_t lo, int64_t hi, int64_t fallback) {
+  std::optional<JsonValue> v = obj.Find(key);
+  if (!v) return fallback;
+  if (!v->is_integer() || v->Int() < lo || v->Int() > hi)
+    v->Fail("must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return v->Int();
+}
+
+DropLog BuildDropLog(const JsonValue& dl) {
+  dl.OnlyKeys({"enabled", "group", "per_second", "burst"});
+  DropLog d;
+  d.enabled = dl.BoolOr("enabled", d.enabled);
+  d.group = static_cast<uint16_t>(IntIn(dl, "group", 0, 65535, d.group));
+  d.per_second = static_cast<uint32_t>(IntIn(dl, "per_second", 1, 10000, d.per_second));
+  d.burst = static_cast<uint32_t>(IntIn(dl, "burst", 1, 10000, d.burst));
+  return d;
+}
+
 Policy Build(const JsonValue& root, const std::string& source) {
   Policy p;
   p.source = source;
-  root.OnlyKeys({"version", "lan", "networks", "containers", "docker_publish"});
+  root.OnlyKeys({"version", "lan", "networks", "containers", "docker_publish", "drop_log"});
   JsonValue version = root.Get("version");
   if (!version.is_integer() || version.Int() != 1)
     version.Fail("unsupported policy version (this agent reads version 1)");
@@ -204,6 +223,7 @@ Policy Build(const JsonValue& root, const std::string& source) {
     else if (v == "none") p.docker_publish = DockerPublish::kNone;
     else dp->Fail("\"" + v + "\" is not \"lan\" or \"none\"");
   }
+  if (std::optional<JsonValue> dl = root.Find("drop_log")) p.drop_log = BuildDropLog(*dl);
   p.lan = BuildLan(root.Get("lan"));
 
   JsonValue networks = root.Get("networks");

@@ -73,10 +73,22 @@ struct Container {
 // none (Docker only reserves the host ports, through ipo-netd-proxy).
 enum class DockerPublish : uint8_t { kLan, kNone };
 
+// The log of dropped packets (key "drop_log"): before every drop rule the compiler puts a
+// twin that hands at most `per_second` of the packets it matches a second (bursts of
+// `burst`) to nflog group `group`, prefixed with the drop rule's name; ipo-netd reads the
+// group (`ipo-netctl drops`). Off: no log rules at all.
+struct DropLog {
+  bool enabled = true;
+  uint16_t group = 20;
+  uint32_t per_second = 10;
+  uint32_t burst = 20;
+};
+
 struct Policy {
   int version = 1;
   Lan lan;
   DockerPublish docker_publish = DockerPublish::kLan;
+  DropLog drop_log;
   std::vector<Network> networks;
   std::vector<Container> containers;
   std::string source;  // the file it came from (for messages)

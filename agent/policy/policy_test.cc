@@ -71,7 +71,7 @@ TEST_CASE("bad policies are refused with file, line, key and reason") {
   CHECK(ErrorOf(Replace(Base(), "\"version\": 1", "\"version\": 2")) ==
         "p.json:2: version: unsupported policy version (this agent reads version 1)");
   CHECK(ErrorOf(Replace(Base(), "\"version\": 1,", "\"version\": 1, \"colour\": 1,")) ==
-        "p.json:2: colour: unknown key (expected one of: containers, docker_publish, lan, networks, version)");
+        "p.json:2: colour: unknown key (expected one of: containers, docker_publish, drop_log, lan, networks, version)");
   CHECK(ErrorOf(Replace(Base(), "192.168.1.1-192.168.1.30", "192.168.1.1-192.168.1.300")) ==
         "p.json:5: lan.allow[0]: \"192.168.1.300\" is not an IPv4 or IPv6 address");
   CHECK(ErrorOf(Replace(Base(), "192.168.1.1-192.168.1.30", "192.168.1.30-192.168.1.1")) ==

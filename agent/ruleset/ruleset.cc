@@ -246,6 +246,11 @@ std::string ExprToString(const Expr& e) {
           },
           [](const Masquerade&) { return std::string("masquerade"); },
           [](const NftraceSet&) { return std::string("meta nftrace set 1"); },
+          [](const Limit& l) {
+            return "limit rate " + std::to_string(l.per_second) + "/second burst " + std::to_string(l.burst) +
+                   " packets";
+          },
+          [](const Log& l) { return "log prefix \"" + l.prefix + "\" group " + std::to_string(l.group); },
       },
       e);
 }

@@ -147,8 +147,23 @@ struct Masquerade {};
 // (NFNLGRP_NFTRACE; `ipo-netctl explain --trace` only, never in the agent's tables).
 struct NftraceSet {};
 
+// limit rate <per_second>/second burst <burst> packets: matches while the rule's token bucket
+// (refilled at per_second, holding at most burst) has a token; caps what a log rule sends.
+struct Limit {
+  uint32_t per_second = 10;
+  uint32_t burst = 20;
+};
+// log prefix "<prefix>" group <group>: hands a copy of the packet to nflog group `group`
+// (nfnetlink_log) and lets evaluation go on. The prefix names the drop rule it logs for
+// (at most kMaxLogPrefix bytes, no '"').
+struct Log {
+  static constexpr size_t kMaxLogPrefix = 127;
+  std::string prefix;
+  uint16_t group = 0;
+};
+
 using Expr = std::variant<Cmp, PrefixMatch, Lookup, CtState, CtStatusDnat, FibDaddrLocal, Counter,
-                          Verdict, DnatMap, Masquerade, NftraceSet>;
+                          Verdict, DnatMap, Masquerade, NftraceSet, Limit, Log>;
 std::string ExprToString(const Expr& e);
 
 // ---- rules, chains, tables ----------------------------------------------------------------

@@ -19,6 +19,7 @@ std::string RuleAction(const nft::Rule& rule) {
   }
   if (const auto* d = std::get_if<nft::DnatMap>(&last)) return "dnat @" + d->map;
   if (std::holds_alternative<nft::Masquerade>(last)) return "masquerade";
+  if (std::holds_alternative<nft::Log>(last)) return "log";
   return "continue";
 }
 
