@@ -7,6 +7,9 @@
 //                          and the policy in force stays; a good one is queued for the
 //                          reconcile loop, which applies it
 //   Resync()               ask for a full sync with Docker and the kernel
+//   Drops(t after) -> s    the dropped packets the drop log rules logged after sequence
+//                          number `after` (0: all the agent keeps), attributed to their rule
+//                          and policy entry, as JSON (droplog/drop_watch.h, docs/dbus.md)
 //   property Generation t  the applied generation (emits PropertiesChanged)
 //   property Drift as      the differences between the kernel and the applied ruleset as of
 //                          the last drift check: non-empty from detection until repaired

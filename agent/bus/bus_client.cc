@@ -1,5 +1,7 @@
 #include "bus/bus_client.h"
 
+#include <optional>
+
 #include <systemd/sd-bus.h>
 
 #include <cstdlib>
@@ -88,11 +90,14 @@ Result<AgentClient> AgentClient::Connect(const std::string& socket_path, Via via
 
 namespace {
 
-// Calls `method` (no arguments); maps D-Bus errors to Status codes.
-Result<MessagePtr> Call(sd_bus* bus, const char* destination, const std::string& where, const char* method) {
+// Calls `method` with no arguments, or with one uint64 `arg`; maps D-Bus errors to Status
+// codes.
+Result<MessagePtr> Call(sd_bus* bus, const char* destination, const std::string& where, const char* method,
+                        std::optional<uint64_t> arg = std::nullopt) {
   BusError error;
   sd_bus_message* raw = nullptr;
-  int r = sd_bus_call_method(bus, destination, kObjectPath, kInterface, method, error.get(), &raw, "");
+  int r = arg ? sd_bus_call_method(bus, destination, kObjectPath, kInterface, method, error.get(), &raw, "t", *arg)
+              : sd_bus_call_method(bus, destination, kObjectPath, kInterface, method, error.get(), &raw, "");
   MessagePtr reply(raw);
   if (r >= 0) return reply;
   std::string msg = error.message(r);
@@ -122,6 +127,14 @@ Result<std::string> AgentClient::StatusJson() {
   if (!reply.ok()) return reply.status();
   const char* json = nullptr;
   if (sd_bus_message_read(reply->get(), "s", &json) < 0) return Status::Internal(conn_->where + ": Status: bad reply");
+  return std::string(json);
+}
+
+Result<std::string> AgentClient::DropsJson(uint64_t after) {
+  auto reply = Call(conn_->bus.get(), conn_->destination, conn_->where, "Drops", after);
+  if (!reply.ok()) return reply.status();
+  const char* json = nullptr;
+  if (sd_bus_message_read(reply->get(), "s", &json) < 0) return Status::Internal(conn_->where + ": Drops: bad reply");
   return std::string(json);
 }
 

@@ -36,6 +36,8 @@ class AgentClient {
   Result<std::string> StatusJson();
   Status Reload();
   Status Resync();
+  // The Drops(after) document.
+  Result<std::string> DropsJson(uint64_t after);
   Result<uint64_t> Generation();
   Result<std::vector<std::string>> Drift();
 

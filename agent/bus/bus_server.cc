@@ -139,6 +139,7 @@ struct BusServer::Impl {
   static int OnStatus(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int OnReload(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int OnResync(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int OnDrops(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int GetGeneration(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
                            sd_bus_error*);
   static int GetDrift(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
@@ -205,6 +206,15 @@ int BusServer::Impl::OnResync(sd_bus_message* m, void* userdata, sd_bus_error* e
   return sd_bus_reply_method_return(m, "");
 }
 
+int BusServer::Impl::OnDrops(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  if (int r = RequireRoot(m, error); r < 0) return r;
+  uint64_t after = 0;
+  if (int r = sd_bus_message_read(m, "t", &after); r < 0) return r;
+  auto* impl = static_cast<Impl*>(userdata);
+  std::string json = impl->handlers.drops ? impl->handlers.drops(after) : std::string("{}");
+  return sd_bus_reply_method_return(m, "s", json.c_str());
+}
+
 int BusServer::Impl::GetGeneration(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
                                    void* userdata, sd_bus_error*) {
   auto* impl = static_cast<Impl*>(userdata);
@@ -226,6 +236,8 @@ const sd_bus_vtable BusServer::Impl::kVtable[] = {
                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Reload", "", "", OnReload, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Resync", "", "", OnResync, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Drops", SD_BUS_ARGS("t", after), SD_BUS_RESULT("s", drops_json), OnDrops,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_PROPERTY("Generation", "t", GetGeneration, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Drift", "as", GetDrift, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_SIGNAL_WITH_NAMES("Drift", "as", SD_BUS_PARAM(differences), 0),

@@ -36,6 +36,9 @@ class BusServer {
     // as PolicyRefused with its message; any other non-OK Status as ...Error.Failed.
     std::function<Status()> reload;
     std::function<void()> resync;
+    // The Drops(after) document: dropped packets logged after sequence number `after`
+    // (droplog/drop_watch.h). nullptr: the method answers with an empty document.
+    std::function<std::string(uint64_t after)> drops;
   };
   struct Options {
     std::string socket_path;  // the private socket; a stale file is replaced

@@ -1,7 +1,8 @@
-// ipo-netctl: the operator's command line for ipo-netd (status, explain, check, resync, restore) and the
+// ipo-netctl: the operator's command line for ipo-netd (status, explain, drops, check, resync, restore) and the
 // renderers of the kit (render nginx).
 #include <CLI/CLI.hpp>
 
+#include "cli/drops_cmd.h"
 #include "cli/explain_cmd.h"
 #include "cli/render_cmd.h"
 #include "cli/restore_cmd.h"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   ipo::cli::RegisterStatusCommands(app);
   ipo::cli::RegisterExplainCommand(app);
+  ipo::cli::RegisterDropsCommand(app);
   ipo::cli::RegisterRestoreCommand(app);
   ipo::cli::RegisterRenderCommand(app);
   CLI11_PARSE(app, argc, argv);

@@ -30,6 +30,8 @@
 #include "daemon/reconcile_loop.h"
 #include "daemon/reconciler.h"
 #include "daemon/tamper_watch.h"
+#include "droplog/drop_watch.h"
+#include "common/json_limits.h"
 #include "status/status_doc.h"
 #include "hostsock/sock_diag.h"
 #include "docker/disk_ports.h"
@@ -157,6 +159,11 @@ int Run(const Options& opt) {
 
   ipo::daemon::WorkQueue queue;
   std::atomic<bool> stopping{false};
+  // The drop log (docs/observability.md): the packets the drop rules' log twins send to the
+  // policy's nflog group, attributed and kept for `ipo-netctl drops`, and journaled.
+  ipo::droplog::DropRing drop_ring(4096);
+  ipo::droplog::DropWatch drop_watch(
+      drop_ring, {.journal = &ipo::droplog::JournalDrop, .journal_note = &ipo::droplog::JournalNoteText});
   // D-Bus API (docs/dbus.md): org.ipo.NetD1 on the system bus when there is one, and the
   // same object on <run-dir>/bus.sock. Reload validates here and queues the swap.
   auto bus = ipo::bus::BusServer::Listen(
@@ -173,7 +180,8 @@ int Run(const Options& opt) {
          queue.Push({WorkItem::Kind::kReload, {}, ""});
          return ipo::Status::Ok();
        },
-       .resync = [&] { queue.Push({WorkItem::Kind::kResync, {}, ""}); }});
+       .resync = [&] { queue.Push({WorkItem::Kind::kResync, {}, ""}); },
+       .drops = [&](uint64_t after) { return drop_watch.Page(after, 4096).dump(); }});
   if (!bus.ok()) {
     spdlog::error("control socket: {}", bus.status().message());
     return 1;
@@ -183,8 +191,16 @@ int Run(const Options& opt) {
   // older than the agent's last turn.
   std::string metrics_written;
   std::string metrics_error;
+  std::optional<uint64_t> indexed_generation;
   auto publish_bus_state = [&] {
     ipo::status::AgentStatus s = reconciler.StatusDoc();
+    if (indexed_generation != s.generation && reconciler.applied()) {  // a new ruleset: new log prefixes
+      std::string policy_text;
+      if (!ipo::ReadBounded(opt.policy, ipo::policy::kPolicyLimits, policy_text)) policy_text.clear();
+      drop_watch.SetIndex(std::make_shared<const ipo::droplog::DropIndex>(
+          ipo::droplog::DropIndex::Build(*reconciler.applied(), opt.policy, policy_text)));
+      indexed_generation = s.generation;
+    }
     (*bus)->NotifyState(s.generation, s.agent_drift);
     if (opt.metrics_file.empty()) return;
     std::string text = ipo::metrics::MetricsText(s);
@@ -201,6 +217,7 @@ int Run(const Options& opt) {
   ipo::daemon::EventPump pump(**docker, queue, reconciler.last_event_nano());
   std::thread pump_thread([&] { pump.Run(); });
   std::thread signal_thread([&] { SignalLoop(signals, queue); });
+  std::thread drop_thread([&] { drop_watch.Run(stopping); });
   std::thread monitor_thread;
   if (monitor) {
     monitor_thread = std::thread([&] {
@@ -225,6 +242,7 @@ int Run(const Options& opt) {
   if (monitor_thread.joinable()) monitor_thread.join();
   bus_thread.join();
   signal_thread.join();
+  drop_thread.join();
   return 0;
 }
 

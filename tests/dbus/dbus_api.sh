@@ -87,13 +87,18 @@ case_api() {
   intro=$(bus introspect --xml-interface "${OBJ[@]::2}")
   local want
   for want in '<method name="Status">' '<arg type="s" name="status_json" direction="out"/>' '<method name="Reload">' \
-    '<method name="Resync">' '<property name="Generation" type="t" access="read">' \
+    '<method name="Resync">' '<method name="Drops">' '<arg type="t" name="after" direction="in"/>' \
+    '<arg type="s" name="drops_json" direction="out"/>' '<property name="Generation" type="t" access="read">' \
     '<property name="Drift" type="as" access="read">' '<signal name="Drift">' '<arg type="as" name="differences"/>'; do
     grep -qF "$want" <<<"$intro" || fail "introspection lacks $want: $intro"
   done
+  local d
+  d=$(bus --json=short call "${OBJ[@]}" Drops t 0 | jq -r '.data[0]') || fail "Drops(0) failed"
+  [[ $(jq -r '.group' <<<"$d") == 20 && $(jq -r '.records | type' <<<"$d") == array ]] ||
+    fail "Drops(0): the policy's nflog group 20 and a list of records expected: $d"
   bus call "${OBJ[@]}" Resync || fail "Resync() failed"
   ipo_wait_for 10 grep -q 'resync requested' "$WORK/netd.log" || fail "Resync() did not reach the reconcile loop"
-  echo "PASS: Status() JSON (generation 42, degraded), Generation/Drift properties, introspection, Resync()"
+  echo "PASS: Status() JSON (generation 42, degraded), Generation/Drift properties, introspection, Drops(0), Resync()"
 }
 
 case_reload() {

@@ -29,6 +29,7 @@ targets=(
   "nginx_spec_fuzz agent/render/nginx_spec_fuzz 65536"
   "sock_diag_fuzz agent/hostsock/sock_diag_fuzz 65536"
   "destination_fuzz agent/explain/destination_fuzz 1024"
+  "nflog_fuzz agent/nft/nflog_fuzz 4096"
 )
 
 # stat LOG KEY: the value of libFuzzer's final "stat::KEY:" line ("-" when there is none).

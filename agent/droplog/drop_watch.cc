@@ -1,0 +1,155 @@
+#include "droplog/drop_watch.h"
+
+#include <net/if.h>
+#include <systemd/sd-journal.h>
+
+#include <array>
+#include <thread>
+#include <utility>
+
+#include "droplog/attribute.h"
+
+namespace ipo::droplog {
+namespace {
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string IfName(uint32_t ifindex) {
+  std::array<char, IF_NAMESIZE> buf{};
+  if (if_indextoname(ifindex, buf.data()) == nullptr) return "if" + std::to_string(ifindex);
+  return buf.data();
+}
+
+std::string Endpoint(const std::string& addr, uint16_t port) {
+  if (port == 0) return addr;
+  return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+DropWatch::DropWatch(DropRing& ring, Options options) : ring_(ring), opt_(std::move(options)) {}
+
+void DropWatch::SetIndex(std::shared_ptr<const DropIndex> index) {
+  std::lock_guard<std::mutex> lock(mu_);
+  index_ = std::move(index);
+}
+
+void DropWatch::Handle(const nft::NflogPacket& p) {
+  std::shared_ptr<const DropIndex> index;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    index = index_;
+  }
+  DropRecord r = Attribute(p, index ? *index : DropIndex{}, NowNanos(), &IfName);
+  bool journal = false;
+  std::string note;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t second = NowNanos() / 1000000000;
+    if (second != journal_second_) {
+      if (journal_held_ > 0)
+        note = std::to_string(journal_held_) + " more dropped packets logged in the last second (not journaled; "
+               "`ipo-netctl drops` has them)";
+      journal_second_ = second;
+      journal_count_ = 0;
+      journal_held_ = 0;
+    }
+    journal = journal_count_ < kJournalPerSecond;
+    if (journal) {
+      ++journal_count_;
+    } else {
+      ++journal_held_;
+      ++suppressed_;
+    }
+  }
+  if (!note.empty() && opt_.journal_note) opt_.journal_note(note);
+  if (journal && opt_.journal) opt_.journal(r);
+  ring_.Push(std::move(r));
+}
+
+void DropWatch::Run(const std::atomic<bool>& stopping) {
+  std::unique_ptr<nft::NflogListener> listener;
+  auto last_try = std::chrono::steady_clock::time_point{};
+  int failed_group = -1;  // the group the last failed attempt was for
+  while (!stopping.load()) {
+    std::optional<uint16_t> want;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (index_) want = index_->group();
+    }
+    std::optional<uint16_t> have = listener ? std::optional<uint16_t>(listener->group()) : std::nullopt;
+    if (want != have) {
+      listener.reset();
+      std::string error;
+      auto now = std::chrono::steady_clock::now();
+      if (want && (failed_group != int{*want} || now - last_try >= opt_.retry)) {
+        last_try = now;
+        auto opened = nft::NflogListener::Open(*want);
+        if (opened.ok()) {
+          listener = std::move(*opened);
+          failed_group = -1;
+        } else {
+          error = opened.status().message();
+          failed_group = *want;
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      bound_ = listener ? std::optional<uint16_t>(listener->group()) : std::nullopt;
+      if (!want) error_.clear();
+      else if (!error.empty()) error_ = error;
+      else if (listener) error_.clear();
+    }
+    if (!listener) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    bool overrun = false;
+    Status st = listener->Poll(std::chrono::milliseconds(200), [&](const nft::NflogPacket& p) { Handle(p); }, overrun);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (overrun) ++overruns_;
+    if (!st.ok()) {
+      error_ = st.message();
+      listener.reset();
+      bound_.reset();
+    }
+  }
+}
+
+nlohmann::json DropWatch::Page(uint64_t after, size_t max) const {
+  DropRing::Page page = ring_.Since(after, max);
+  nlohmann::json records = nlohmann::json::array();
+  for (const DropRecord& r : page.records) records.push_back(ToJson(r));
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<uint16_t> want = index_ ? index_->group() : std::nullopt;
+  return {{"group", want ? nlohmann::json(*want) : nlohmann::json(nullptr)},
+          {"listening", bound_.has_value()},
+          {"error", error_},
+          {"records", std::move(records)},
+          {"next", page.next},
+          {"missed", page.missed},
+          {"logged_total", ring_.total()},
+          {"overruns", overruns_},
+          {"journal_suppressed", suppressed_}};
+}
+
+void JournalDrop(const DropRecord& r) {
+  std::string msg = "dropped " + Endpoint(r.src, r.sport) + " -> " + Endpoint(r.dst, r.dport) + " " + r.proto +
+                    (r.rule.empty() ? " (log prefix \"" + r.prefix + "\")" : " by " + r.table + " " + r.chain + ": " + r.rule) +
+                    (r.policy.empty() ? "" : " (policy " + r.policy + ")");
+  sd_journal_send("MESSAGE=%s", msg.c_str(), "PRIORITY=5", "SYSLOG_IDENTIFIER=ipo-netd", "IPO_EVENT=drop",
+                  "IPO_SRC=%s", r.src.c_str(), "IPO_DST=%s", r.dst.c_str(), "IPO_PROTO=%s", r.proto.c_str(),
+                  "IPO_SPORT=%u", static_cast<unsigned>(r.sport), "IPO_DPORT=%u", static_cast<unsigned>(r.dport),
+                  "IPO_IN=%s", r.in.c_str(), "IPO_OUT=%s", r.out.c_str(), "IPO_TABLE=%s %s", r.family.c_str(),
+                  r.table.c_str(), "IPO_CHAIN=%s", r.chain.c_str(), "IPO_RULE=%s", r.rule.c_str(),
+                  "IPO_POLICY=%s", r.policy.c_str(), "IPO_LOG_PREFIX=%s", r.prefix.c_str(), nullptr);
+}
+
+void JournalNoteText(const std::string& text) {
+  sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=5", "SYSLOG_IDENTIFIER=ipo-netd", "IPO_EVENT=drop-summary",
+                  nullptr);
+}
+
+}  // namespace ipo::droplog
