@@ -100,11 +100,16 @@ void RegisterDropsCommand(CLI::App& app) {
     bool follow = false;
     bool json = false;
     uint64_t after = 0;
+    std::string unused_policy, unused_state_dir;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "drops", "show the packets the agent's rules dropped, with the rule and the policy entry behind each");
   cmd->add_option("--run-dir", a->run_dir, "the agent's runtime directory")->capture_default_str();
+  // The agent attributes drops with its own policy file; these are taken so that every
+  // command accepts the same paths (scripts pass them all).
+  cmd->add_option("--policy", a->unused_policy, "accepted for symmetry with the other commands; not used");
+  cmd->add_option("--state-dir", a->unused_state_dir, "accepted for symmetry with the other commands; not used");
   cmd->add_flag("-f,--follow", a->follow, "keep printing new drops until interrupted");
   cmd->add_flag("--json", a->json, "the agent's document as JSON (with --follow: one record per line)");
   cmd->add_option("--after", a->after, "only drops with a sequence number above this one")->capture_default_str();

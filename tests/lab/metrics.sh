@@ -10,7 +10,9 @@
 # counters: five connections from lan-deny straight to docker_a's address are counted by the
 # LAN drop rule in `ipo-netctl status --json` (the CLI's own read of the kernel), in
 # `status --counters` and, after the agent's next drift check, in
-# ipo_netd_rule_packets_total{action="drop"}.
+# ipo_netd_rule_packets_total{action="drop"}. And the drop log: `ipo-netctl drops` names the
+# rule and the policy entry of those drops, a burst is logged within the rule's limit, and
+# `drops --follow` prints a new drop as it comes.
 set -Eeuo pipefail
 # shellcheck source=tests/lab/lab_test_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh"
@@ -79,6 +81,70 @@ check_rule_counters() {
   sed -n '/^counters/,$p' "$IPO_LAB_RUN/counters.txt"
 }
 
+LAN_LOG="log: $LAN_DROP"
+
+# rule_packets CHAIN RULE: the packets of one rule as `ipo-netctl status --json` reads them now.
+rule_packets() {
+  ipo_lab_netctl status --json 2>/dev/null |
+    jq -r --arg c "$1" --arg r "$2" '[.counters[] | select(.chain == $c and .rule == $r) | .packets] | first // empty'
+}
+
+# drops_json: `ipo-netctl drops --json`, the agent's drop log document.
+drops_json() {
+  ipo_lab_netctl drops --json 2>/dev/null
+}
+
+# drop_logged SRC DST DPORT PROTO: 0 when the drop log has a record of that packet, attributed
+#   to the LAN drop rule and to its policy entry (line 4 of the policy, lan.subnets[0]).
+drop_logged() {
+  drops_json | jq -e --arg s "$1" --arg d "$2" --argjson p "$3" --arg pr "$4" --arg r "$LAN_DROP" \
+    '[.records[] | select(.src == $s and .dst == $d and .dport == $p and .proto == $pr and .rule == $r
+       and .chain == "to-containers" and (.policy | endswith(":4 lan.subnets[0]")))] | length > 0' >/dev/null
+}
+
+# The drop log (docs/observability.md): the probes above were logged by the LAN drop rule's
+# twin and the agent attributes them; a burst of 300 datagrams is dropped whole but logged
+# within the rule's limit (burst 20, 10/s); `drops --follow` prints a new drop as it comes.
+check_drop_log() {
+  local a4 doc log0 drop0 log1 drop1 logged dropped follow_out
+  a4=$(ipo_lab_container_addrs | awk '$1 == "docker_a" {print $2}')
+  doc=$(drops_json)
+  lab_test_check "drops: the agent reads nflog group 20" test "$(jq -r '"\(.group) \(.listening)"' <<<"$doc")" = "20 true"
+  lab_test_check "drops: lan-deny -> docker_a $a4:8080/tcp is logged with its rule and policy entry" \
+    ipo_wait_for 5 drop_logged "$IPO_LAB_LANDENY4" "$a4" 8080 tcp
+  ipo_lab_netctl drops >"$IPO_LAB_RUN/drops.txt" 2>&1 || true
+  lab_test_check "drops: the text names the rule and the policy line" \
+    grep -q "$IPO_LAB_LANDENY4:[0-9]* *$a4:8080 .*to-containers: $LAN_DROP  \[policy .*:4 lan.subnets\[0\]\]" \
+    "$IPO_LAB_RUN/drops.txt"
+  head -n 4 "$IPO_LAB_RUN/drops.txt"
+
+  log0=$(rule_packets to-containers "$LAN_LOG")
+  drop0=$(rule_packets to-containers "$LAN_DROP")
+  ip netns exec ipo-lan-deny bash -c "for i in \$(seq 300); do echo x >/dev/udp/$a4/9999; done" 2>/dev/null || true
+  log1=$(rule_packets to-containers "$LAN_LOG")
+  drop1=$(rule_packets to-containers "$LAN_DROP")
+  logged=$((log1 - log0))
+  dropped=$((drop1 - drop0))
+  ipo_info "burst of 300 datagrams: dropped $dropped, logged $logged"
+  lab_test_check "drops: the whole burst was dropped ($dropped >= 300)" test "$dropped" -ge 300
+  lab_test_check "drops: the log kept to its limit ($logged <= 20 burst + 10/s)" test "$logged" -le 40
+  lab_test_check "drops: something of the burst was logged" test "$logged" -ge 1
+  lab_test_check "drops: a logged datagram reached the agent" ipo_wait_for 5 drop_logged "$IPO_LAB_LANDENY4" "$a4" 9999 udp
+
+  follow_out=$IPO_LAB_RUN/drops-follow.jsonl
+  sleep 3  # the limit's bucket refills
+  local seq
+  seq=$(drops_json | jq -r '.next')
+  ipo_lab_netctl drops --follow --json --after "$seq" >"$follow_out" 2>/dev/null &
+  local follower=$!
+  sleep 1
+  ip netns exec ipo-lan-deny bash -c "echo x >/dev/udp/$a4/7777" 2>/dev/null || true
+  lab_test_check "drops --follow prints a new drop as it comes" \
+    ipo_wait_for 5 grep -q '"dport":7777' "$follow_out"
+  kill "$follower" 2>/dev/null || true
+  wait "$follower" 2>/dev/null || true
+}
+
 main() {
   [[ -x $PROMTOOL ]] || { echo "$PROMTOOL missing: run scripts/bootstrap observability" >&2; exit 1; }
   # Unclaimed tables (as on every kernel before 6.9, Rocky 8's included): someone else can
@@ -133,6 +199,7 @@ main() {
     cat "$IPO_LAB_RUN/promtool.out" >&2
   fi
   check_rule_counters
+  check_drop_log
   echo "--- $METRICS (excerpt)"
   grep -E '^ipo_netd_(healthy|policy_generation|drift|repairs_total|docker_events_total|event_to_rules_seconds_(count|sum)|containers)' "$METRICS"
   lab_test_matrix "after the metrics checks"
