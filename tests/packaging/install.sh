@@ -123,7 +123,7 @@ case_man_pages() {
     n=$((n + 1))
   done
   text=$(man_text "$root/usr/share/man/man1/ipo-netctl.1.gz")
-  for sub in status check resync reload explain restore render "render nginx"; do
+  for sub in status check resync reload explain drops restore render "render nginx"; do
     grep -qE "^ +$sub\$" <<<"$text" || fail "ipo-netctl(1) has no subsection for '$sub'"
     # shellcheck disable=SC2086  # "render nginx" is two words
     for opt in $(long_options "$root/usr/bin/ipo-netctl" $sub); do
