@@ -98,9 +98,9 @@ void DropWatch::Run(const std::atomic<bool>& stopping) {
       }
       std::lock_guard<std::mutex> lock(mu_);
       bound_ = listener ? std::optional<uint16_t>(listener->group()) : std::nullopt;
-      if (!want) error_.clear();
-      else if (!error.empty()) error_ = error;
-      else if (listener) error_.clear();
+      if (!error.empty()) error_ = error;
+      else if (!want || listener) error_.clear();  // nothing to read, or read: no error
+      // else: a retry is not due yet; the last error stands
     }
     if (!listener) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
