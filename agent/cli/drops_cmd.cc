@@ -70,6 +70,9 @@ std::string FormatDropsHeader(const nlohmann::json& page) {
     << "; " << page.value("logged_total", uint64_t{0}) << " logged since the agent started";
   if (page.value("overruns", uint64_t{0}) > 0) o << ", " << page["overruns"].get<uint64_t>() << " buffer overruns";
   if (page.value("missed", uint64_t{0}) > 0) o << ", " << page["missed"].get<uint64_t>() << " older ones overwritten";
+  if (page.value("throttled_seconds", uint64_t{0}) > 0)
+    o << ", " << page["throttled_seconds"].get<uint64_t>()
+      << " s throttled (more than the agent reads a second was sent to the group)";
   o << "\n";
   return o.str();
 }

@@ -50,6 +50,11 @@ TEST_CASE("drops: the header says when the group is not read, and why") {
   CHECK(FormatDropsHeader(page) ==
         "drop log: nflog group 20, NOT read: nflog group 20 is bound by another process; 0 logged since the agent "
         "started\n");
+  page["listening"] = true;
+  page["overruns"] = 6;
+  page["throttled_seconds"] = 9;
+  CHECK_THAT(FormatDropsHeader(page), Catch::EndsWith(", 6 buffer overruns, 9 s throttled (more than the agent reads a "
+                                                      "second was sent to the group)\n"));
 }
 
 }  // namespace

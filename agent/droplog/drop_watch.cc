@@ -17,12 +17,6 @@ int64_t NowNanos() {
       .count();
 }
 
-std::string IfName(uint32_t ifindex) {
-  std::array<char, IF_NAMESIZE> buf{};
-  if (if_indextoname(ifindex, buf.data()) == nullptr) return "if" + std::to_string(ifindex);
-  return buf.data();
-}
-
 std::string Endpoint(const std::string& addr, uint16_t port) {
   if (port == 0) return addr;
   return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
@@ -37,13 +31,22 @@ void DropWatch::SetIndex(std::shared_ptr<const DropIndex> index) {
   index_ = std::move(index);
 }
 
+std::string DropWatch::IfName(uint32_t ifindex) {
+  if (auto it = ifnames_.find(ifindex); it != ifnames_.end()) return it->second;
+  std::array<char, IF_NAMESIZE> buf{};
+  std::string name = if_indextoname(ifindex, buf.data()) != nullptr ? buf.data() : "if" + std::to_string(ifindex);
+  if (ifnames_.size() >= 1024) ifnames_.clear();  // interfaces come and go; indexes are reused
+  ifnames_.emplace(ifindex, name);
+  return name;
+}
+
 void DropWatch::Handle(const nft::NflogPacket& p) {
   std::shared_ptr<const DropIndex> index;
   {
     std::lock_guard<std::mutex> lock(mu_);
     index = index_;
   }
-  DropRecord r = Attribute(p, index ? *index : DropIndex{}, NowNanos(), &IfName);
+  DropRecord r = Attribute(p, index ? *index : DropIndex{}, NowNanos(), [this](uint32_t i) { return IfName(i); });
   bool journal = false;
   std::string note;
   {
@@ -74,6 +77,8 @@ void DropWatch::Run(const std::atomic<bool>& stopping) {
   std::unique_ptr<nft::NflogListener> listener;
   auto last_try = std::chrono::steady_clock::time_point{};
   int failed_group = -1;  // the group the last failed attempt was for
+  std::chrono::seconds budget_second{0};
+  int read_this_second = 0;
   while (!stopping.load()) {
     std::optional<uint16_t> want;
     {
@@ -106,8 +111,30 @@ void DropWatch::Run(const std::atomic<bool>& stopping) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
+    // The read budget: at most kMaxRecordsPerSecond a second; past it, stop reading until the
+    // next second and let the kernel drop what does not fit the socket buffer.
+    auto second = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch());
+    if (second != budget_second) {
+      budget_second = second;
+      read_this_second = 0;
+    }
+    if (read_this_second >= kMaxRecordsPerSecond) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++throttled_seconds_;
+      }
+      while (!stopping.load() && std::chrono::steady_clock::now().time_since_epoch() < budget_second + std::chrono::seconds(1))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
     bool overrun = false;
-    Status st = listener->Poll(std::chrono::milliseconds(200), [&](const nft::NflogPacket& p) { Handle(p); }, overrun);
+    Status st = listener->Poll(
+        std::chrono::milliseconds(200),
+        [&](const nft::NflogPacket& p) {
+          Handle(p);
+          ++read_this_second;
+        },
+        overrun, /*max_reads=*/16);
     std::lock_guard<std::mutex> lock(mu_);
     if (overrun) ++overruns_;
     if (!st.ok()) {
@@ -132,6 +159,7 @@ nlohmann::json DropWatch::Page(uint64_t after, size_t max) const {
           {"missed", page.missed},
           {"logged_total", ring_.total()},
           {"overruns", overruns_},
+          {"throttled_seconds", throttled_seconds_},
           {"journal_suppressed", suppressed_}};
 }
 

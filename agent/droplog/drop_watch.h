@@ -8,7 +8,10 @@
 //
 // Cost is bounded whatever the drop rate: the kernel's limit statement caps what the log
 // rules send (policy drop_log.per_second per rule), the socket buffer caps what can queue
-// (a full one is an overrun, counted), the ring caps memory.
+// (a full one is an overrun, counted), the ring caps memory. And whatever someone else's
+// rules send to the same group (an unlimited `log group 20`): the watch reads at most
+// kMaxRecordsPerSecond a second and leaves the rest to the kernel, which drops what no longer
+// fits the buffer (the seconds it stopped reading are counted as "throttled").
 //
 // Thread safety: Run on one thread; SetIndex and Page from any thread.
 #pragma once
@@ -17,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +35,9 @@
 namespace ipo::droplog {
 
 inline constexpr int kJournalPerSecond = 20;
+// Far above what the agent's own log rules can send (10 a second and a burst of 20 for each of
+// its few drop rules), far below what costs the agent a core.
+inline constexpr int kMaxRecordsPerSecond = 2000;
 
 class DropWatch {
  public:
@@ -49,11 +56,12 @@ class DropWatch {
   void Run(const std::atomic<bool>& stopping);
 
   // The Drops(after) document (docs/dbus.md): {"group", "listening", "error", "records",
-  // "next", "missed", "logged_total", "overruns", "journal_suppressed"}.
+  // "next", "missed", "logged_total", "overruns", "throttled_seconds", "journal_suppressed"}.
   nlohmann::json Page(uint64_t after, size_t max) const;
 
  private:
   void Handle(const nft::NflogPacket& p);
+  std::string IfName(uint32_t ifindex);  // cached if_indextoname (Run's thread only)
 
   DropRing& ring_;
   Options opt_;
@@ -62,6 +70,8 @@ class DropWatch {
   std::optional<uint16_t> bound_;  // the group bound now
   std::string error_;              // why the group is not bound ("" when it is, or none is wanted)
   uint64_t overruns_ = 0;
+  uint64_t throttled_seconds_ = 0;
+  std::map<uint32_t, std::string> ifnames_;  // Run's thread only
   uint64_t suppressed_ = 0;        // records not journaled, since the agent started
   // Journal rate cap: entries written in the current second, and records held back in it.
   int64_t journal_second_ = 0;

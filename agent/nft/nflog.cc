@@ -376,11 +376,12 @@ Result<std::unique_ptr<NflogListener>> NflogListener::Open(uint16_t group, const
 }
 
 Status NflogListener::Poll(std::chrono::milliseconds timeout,
-                           const std::function<void(const NflogPacket&)>& on_packet, bool& overrun) {
+                           const std::function<void(const NflogPacket&)>& on_packet, bool& overrun,
+                           int max_reads) {
   const int fd = mnl_socket_get_fd(nl_);
   struct pollfd pfd {fd, POLLIN, 0};
   int wait_ms = static_cast<int>(timeout.count());
-  while (true) {
+  for (int reads = 0; reads < max_reads; ++reads) {
     int r = poll(&pfd, 1, wait_ms);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return Status::Unavailable(std::string("poll: ") + std::strerror(errno));
@@ -404,6 +405,7 @@ Status NflogListener::Poll(std::chrono::milliseconds timeout,
     }
     wait_ms = 0;  // drain what is already queued, then return
   }
+  return Status::Ok();
 }
 
 }  // namespace ipo::nft

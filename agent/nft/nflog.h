@@ -93,13 +93,14 @@ class NflogListener {
 
   uint16_t group() const { return group_; }
 
-  // Waits up to `timeout` for messages, then takes what else is already queued, calling
-  // on_packet for each parsed packet (a batch from the kernel may hold many messages, ended by
-  // NLMSG_DONE; messages not sent by the kernel are ignored). `overrun` becomes true when the
-  // kernel dropped messages because the receive buffer was full (ENOBUFS). An error only when
-  // the socket fails.
+  // Waits up to `timeout` for messages, then takes what else is already queued, at most
+  // `max_reads` datagrams in all (so a group flooded faster than it is read still returns),
+  // calling on_packet for each parsed packet (a batch from the kernel may hold many messages,
+  // ended by NLMSG_DONE; messages not sent by the kernel are ignored). `overrun` becomes true
+  // when the kernel dropped messages because the receive buffer was full (ENOBUFS). An error
+  // only when the socket fails.
   Status Poll(std::chrono::milliseconds timeout, const std::function<void(const NflogPacket&)>& on_packet,
-              bool& overrun);
+              bool& overrun, int max_reads = 64);
 
  private:
   NflogListener(struct mnl_socket* nl, uint16_t group);
