@@ -45,14 +45,15 @@ std::string PolicyText() {
   return s.str();
 }
 
-void SendUdp() {
+// Sends `n` UDP datagrams to 127.0.0.1:9999 (each dropped by the output chain: EPERM).
+void SendUdp(int n = 1) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   REQUIRE(fd >= 0);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(9999);
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  (void)sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);  // dropped: EPERM
+  for (int i = 0; i < n; ++i) (void)sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   close(fd);
 }
 
@@ -137,6 +138,42 @@ TEST_CASE("drop watch: a group someone else holds is reported by name, and taken
   auto off = WaitFor(watch, [](const nlohmann::json& p) { return p["listening"] == false; });
   CHECK(off["group"].is_null());
   CHECK(off["listening"] == false);
+}
+
+TEST_CASE("drop watch: a group flooded by someone else's unlimited log rule is read within the budget") {
+  REQUIRE(ipo::testing::EnterOwnNetns());
+  ipo::testing::Sh("ip link set lo up");
+  auto backend = nft::NetlinkBackend::Create();
+  REQUIRE(backend.ok());
+  nft::Ruleset rs = Logged(43);
+  REQUIRE((*backend)->ReplaceTables(rs, false).ok());
+  // Someone else's rule, before the agent's: every such packet, no limit, into the agent's group.
+  std::string out = ipo::testing::Sh(
+      "echo 'table inet hostile { chain o { type filter hook output priority -10; policy accept; "
+      "udp dport 9999 log group 43; }; }' | nft -f - 2>&1");
+  REQUIRE(out.empty());
+
+  DropRing ring(4096);
+  DropWatch watch(ring, {.journal = nullptr, .journal_note = nullptr, .retry = 0s});
+  watch.SetIndex(std::make_shared<const DropIndex>(DropIndex::Build(rs, "p.json", "")));
+  Running run(watch);
+  REQUIRE(WaitFor(watch, [](const nlohmann::json& p) { return p["listening"] == true; })["listening"] == true);
+  auto start = std::chrono::steady_clock::now();
+  for (int burst = 0; burst < 20; ++burst) {  // ~2 s of as many packets as this host sends
+    SendUdp(5000);
+    std::this_thread::sleep_for(100ms);
+  }
+  std::this_thread::sleep_for(1500ms);  // the last batches reach the watch
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto page = watch.Page(0, 1);
+  uint64_t read = page["logged_total"].get<uint64_t>();
+  INFO("read " << read << " of 100000 logged in " << seconds << " s; throttled " << page["throttled_seconds"]
+               << " s, overruns " << page["overruns"]);
+  // Per second: the budget, plus one Poll's overshoot (16 reads of at most 32 messages).
+  CHECK(read <= static_cast<uint64_t>((kMaxRecordsPerSecond + 16 * 32) * (seconds + 1)));
+  CHECK(read >= static_cast<uint64_t>(kMaxRecordsPerSecond));
+  CHECK(page["throttled_seconds"].get<uint64_t>() >= 1);
+  CHECK(page["listening"] == true);  // still reading, not failed
 }
 
 }  // namespace
