@@ -1,6 +1,7 @@
 #include "droplog/drop_watch.h"
 
 #include <net/if.h>
+#include <spdlog/spdlog.h>
 #include <systemd/sd-journal.h>
 
 #include <array>
@@ -79,6 +80,7 @@ void DropWatch::Run(const std::atomic<bool>& stopping) {
   int failed_group = -1;  // the group the last failed attempt was for
   std::chrono::seconds budget_second{0};
   int read_this_second = 0;
+  auto last_throttle_warning = std::chrono::steady_clock::time_point{};
   while (!stopping.load()) {
     std::optional<uint16_t> want;
     {
@@ -102,6 +104,10 @@ void DropWatch::Run(const std::atomic<bool>& stopping) {
         }
       }
       std::lock_guard<std::mutex> lock(mu_);
+      if (listener) spdlog::info("drop log: reading nflog group {}", listener->group());
+      else if (!want && have) spdlog::info("drop log: off (the policy's drop_log is disabled)");
+      else if (!error.empty() && error != error_)
+        spdlog::warn("drop log: {}; retrying every {} s", error, opt_.retry.count());
       bound_ = listener ? std::optional<uint16_t>(listener->group()) : std::nullopt;
       if (!error.empty()) error_ = error;
       else if (!want || listener) error_.clear();  // nothing to read, or read: no error
@@ -123,6 +129,12 @@ void DropWatch::Run(const std::atomic<bool>& stopping) {
         std::lock_guard<std::mutex> lock(mu_);
         ++throttled_seconds_;
       }
+      if (auto now = std::chrono::steady_clock::now(); now - last_throttle_warning >= std::chrono::minutes(1)) {
+        last_throttle_warning = now;
+        spdlog::warn("drop log: more than {} records a second reach nflog group {}; reading {} a second, the kernel "
+                     "drops the rest (is someone else's rule logging to the same group?)",
+                     kMaxRecordsPerSecond, listener->group(), kMaxRecordsPerSecond);
+      }
       while (!stopping.load() && std::chrono::steady_clock::now().time_since_epoch() < budget_second + std::chrono::seconds(1))
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
@@ -138,6 +150,7 @@ void DropWatch::Run(const std::atomic<bool>& stopping) {
     std::lock_guard<std::mutex> lock(mu_);
     if (overrun) ++overruns_;
     if (!st.ok()) {
+      spdlog::warn("drop log: {}; binding the group again", st.message());
       error_ = st.message();
       listener.reset();
       bound_.reset();

@@ -119,7 +119,7 @@ case_rule_replaced_under_its_comment() {
   local t0=$SECONDS
   ipo_wait_for 10 sh -c "nsenter --net=/run/netns/$NS -- nft list chain inet ipo_netd to-containers | grep -c 'saddr 192.168.1.0/24 counter .* drop comment' | grep -qx 1" ||
     fail "the replaced rule was not repaired: $(in_ns nft list chain inet ipo_netd to-containers)"
-  grep -q "drift: inet ipo_netd: chain to-containers: rule 5 is \"$tag \[content differs: " "$WORK/netd.log" ||
+  grep -q "drift: inet ipo_netd: chain to-containers: rule 7 is \"$tag \[content differs: " "$WORK/netd.log" ||
     fail "drift not logged on content: $(grep drift: "$WORK/netd.log" | head -3)"
   if grep -q "meta nfproto ipv4 accept comment" <<<"$(in_ns nft list chain inet ipo_netd to-containers)"; then
     fail "the accept is still there"
