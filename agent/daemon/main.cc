@@ -191,15 +191,17 @@ int Run(const Options& opt) {
   // older than the agent's last turn.
   std::string metrics_written;
   std::string metrics_error;
-  std::optional<uint64_t> indexed_generation;
+  std::shared_ptr<const ipo::droplog::DropIndex> drop_index;
   auto publish_bus_state = [&] {
     ipo::status::AgentStatus s = reconciler.StatusDoc();
-    if (indexed_generation != s.generation && reconciler.applied()) {  // a new ruleset: new log prefixes
+    // New log rules (a new policy, say): a new index, with the policy file's lines as they are
+    // now. A turn that changed only set elements leaves it as it is.
+    if (reconciler.applied() && (!drop_index || !drop_index->Describes(*reconciler.applied()))) {
       std::string policy_text;
       if (!ipo::ReadBounded(opt.policy, ipo::policy::kPolicyLimits, policy_text)) policy_text.clear();
-      drop_watch.SetIndex(std::make_shared<const ipo::droplog::DropIndex>(
-          ipo::droplog::DropIndex::Build(*reconciler.applied(), opt.policy, policy_text)));
-      indexed_generation = s.generation;
+      drop_index = std::make_shared<const ipo::droplog::DropIndex>(
+          ipo::droplog::DropIndex::Build(*reconciler.applied(), opt.policy, policy_text));
+      drop_watch.SetIndex(drop_index);
     }
     (*bus)->NotifyState(s.generation, s.agent_drift);
     if (opt.metrics_file.empty()) return;

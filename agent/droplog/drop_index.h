@@ -22,7 +22,9 @@ struct DroppingRule {
   std::string table;   // "ipo_netd"
   std::string chain;   // "to-containers"
   std::string rule;    // the drop rule's comment
+  std::string origin;  // the policy entry's JSON path ("lan.subnets[0]"), "" for the compiler's own
   std::string policy;  // "<file>:<line> <entry>", "" for the compiler's own rules
+  uint16_t group = 0;  // the nflog group its log rule sends to
 };
 
 class DropIndex {
@@ -32,6 +34,11 @@ class DropIndex {
   // when the text is empty or does not have the entry).
   static DropIndex Build(const nft::Ruleset& applied, const std::string& policy_file, std::string_view policy_text);
 
+  // True when `applied` has exactly the log rules this index was built from (prefixes, their
+  // drop rules, origins and group): a new generation that only changed set elements needs no
+  // new index, nor a new read of the policy file.
+  bool Describes(const nft::Ruleset& applied) const;
+
   // The drop rule a logged packet's prefix names; nullptr for a prefix no log rule has.
   const DroppingRule* Find(const std::string& prefix) const;
   // The nflog group of the log rules; nullopt when the ruleset logs nothing (drop_log off).
@@ -39,6 +46,9 @@ class DropIndex {
   size_t size() const { return by_prefix_.size(); }
 
  private:
+  // The log rules of `applied` as Build indexes them, `policy` left empty.
+  static DropIndex Walk(const nft::Ruleset& applied);
+
   std::map<std::string, DroppingRule, std::less<>> by_prefix_;
   std::optional<uint16_t> group_;
 };

@@ -58,6 +58,22 @@ TEST_CASE("the index maps each log prefix to its drop rule and the policy entry,
   CHECK(c->policy.empty());  // the compiler's own rule
   CHECK(index.Find("ipo inet/to-containers: no such rule") == nullptr);
 
+  CHECK(d->origin == "lan.subnets[0]");
+  // Only other log rules make another index: set elements do not.
+  nft::Ruleset more = rs;
+  more.tables[0].sets[0].elements.clear();
+  CHECK(index.Describes(more));
+  CHECK_FALSE(index.Describes(Shipped(false)));
+  for (auto& chain : more.tables[0].chains)
+    for (auto& r : chain.rules)
+      if (r.comment == "log: " + lan) std::get<nft::Log>(r.exprs.back()).group = 21;
+  CHECK_FALSE(index.Describes(more));
+  more = rs;
+  for (auto& chain : more.tables[0].chains)
+    for (auto& r : chain.rules)
+      if (r.comment == lan) r.origin = "lan.subnets[1]";
+  CHECK_FALSE(index.Describes(more));
+
   DropIndex off = DropIndex::Build(Shipped(false), "rules/policy.json", "");
   CHECK_FALSE(off.group().has_value());
   CHECK(off.size() == 0);
