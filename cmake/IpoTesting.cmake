@@ -3,14 +3,14 @@
 # ipo_add_unit_test(NAME n SOURCES a.cc... [LIBS l...] [ROOT_NETNS])
 #   A Catch2 executable. Label "unit". With ROOT_NETNS it needs root and runs inside a
 #   fresh network namespace (`unshare --net`), so it never sees the host's ruleset.
-# ipo_add_shell_test(NAME n SCRIPT path [CASES] [ARGS a...] [LABELS l...] [TIMEOUT s] [LOCK r]
+# ipo_add_shell_test(NAME n SCRIPT path [CASES] [CPU] [ARGS a...] [LABELS l...] [TIMEOUT s] [LOCK r]
 #                    [PROPERTIES p v...])
 #   A Bash test script; exit 0 passes, 77 skips. LOCK serialises tests that share a lab.
 #   Two lanes (scripts/test runs `ctest -j2`): every shell test holds the lock "host" (labs,
-#   namespaces, dockerd, ports: one at a time, as before), except the static checks (label
-#   "lint": shellcheck, clang-tidy, the ASan build) which hold "cpu" instead and run under
-#   `nice -n 19`, so the compilers fill the CPU the labs leave idle without taking it from
-#   them. Unit tests hold no lock.
+#   namespaces, dockerd, ports: one at a time, as before), except the CPU-only ones (label
+#   "lint": shellcheck, clang-tidy, the ASan build; or CPU: the fuzz preset's build) which
+#   hold "cpu" instead and run under `nice -n 19`, so the compilers fill the CPU the labs
+#   leave idle without taking it from them. Unit tests hold no lock.
 #   PROPERTIES: more test properties (e.g. FIXTURES_REQUIRED f), set on every test it makes.
 #   CASES: a multi-case script (tests/lib/cases.sh); at configure time `SCRIPT --list` prints
 #   its cases and each becomes the test n_<case> (ARGS <case> a...). Editing the script
@@ -40,7 +40,10 @@ function(ipo_add_unit_test)
 endfunction()
 
 function(ipo_add_shell_test)
-  cmake_parse_arguments(T "CASES" "NAME;SCRIPT;TIMEOUT;LOCK" "ARGS;LABELS;PROPERTIES" ${ARGN})
+  cmake_parse_arguments(T "CASES;CPU" "NAME;SCRIPT;TIMEOUT;LOCK" "ARGS;LABELS;PROPERTIES" ${ARGN})
+  if(T_CPU)
+    list(APPEND T_LABELS cpu)
+  endif()
   if(T_CASES)
     execute_process(
       COMMAND ${CMAKE_COMMAND} -E env IPO_SRC=${PROJECT_SOURCE_DIR} IPO_BUILD=${PROJECT_BINARY_DIR}
@@ -65,7 +68,7 @@ function(_ipo_add_shell_test_one name script args labels timeout lock properties
   if(NOT timeout)
     set(timeout 600)
   endif()
-  if("lint" IN_LIST labels)
+  if("lint" IN_LIST labels OR "cpu" IN_LIST labels)
     add_test(NAME ${name} COMMAND nice -n 19 bash ${script} ${args})
     set(locks cpu ${lock})
   else()

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "bus/bus_client.h"
+#include "cli/columns.h"
 #include "droplog/drop_ring.h"
 
 namespace ipo::cli {
@@ -31,11 +32,6 @@ std::string Endpoint(const std::string& addr, uint16_t port) {
   if (addr.empty()) return "-";
   if (port == 0) return addr;
   return (addr.find(':') != std::string::npos ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
-}
-
-std::string Pad(std::string s, size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  return s + " ";
 }
 
 [[noreturn]] void Fail(const std::string& msg) {
@@ -78,7 +74,7 @@ std::string FormatDropsHeader(const nlohmann::json& page) {
 }
 
 std::string FormatDropsColumns() {
-  return Pad("TIME (UTC)", 24) + Pad("SOURCE", 23) + Pad("DESTINATION", 23) + Pad("PROTO", 6) + Pad("IN>OUT", 22) +
+  return Pad("TIME (UTC)", 25) + Pad("SOURCE", 24) + Pad("DESTINATION", 24) + Pad("PROTO", 7) + Pad("IN>OUT", 23) +
          "RULE  [POLICY]\n";
 }
 
@@ -90,8 +86,8 @@ std::string FormatDropRecords(const nlohmann::json& page) {
     std::string rule = r->rule.empty() ? "(log prefix \"" + r->prefix + "\")"
                                        : r->family + " " + r->table + " " + r->chain + ": " + r->rule;
     std::string ifs = (r->in.empty() ? "-" : r->in) + ">" + (r->out.empty() ? "-" : r->out);
-    o << Pad(TimeText(r->unix_nanos), 24) << Pad(Endpoint(r->src, r->sport), 23) << Pad(Endpoint(r->dst, r->dport), 23)
-      << Pad(r->proto.empty() ? "-" : r->proto, 6) << Pad(ifs, 22) << rule
+    o << Pad(TimeText(r->unix_nanos), 25) << Pad(Endpoint(r->src, r->sport), 24) << Pad(Endpoint(r->dst, r->dport), 24)
+      << Pad(r->proto.empty() ? "-" : r->proto, 7) << Pad(ifs, 23) << rule
       << (r->policy.empty() ? "" : "  [policy " + r->policy + "]") << "\n";
   }
   return o.str();

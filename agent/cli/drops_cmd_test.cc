@@ -39,7 +39,7 @@ TEST_CASE("drops: a record is one line naming the rule and the policy entry") {
 
   r.rule.clear();
   r.prefix = "not ours";
-  page["records"] = {droplog::ToJson(r)};
+  page["records"] = nlohmann::json::array({droplog::ToJson(r)});
   CHECK_THAT(FormatDropRecords(page), Catch::Contains("(log prefix \"not ours\")"));
 }
 

@@ -2,10 +2,10 @@
 
 #include <sstream>
 
+#include "cli/columns.h"
+
 namespace ipo::cli {
 namespace {
-
-std::string Pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' '); }
 
 // "-" for an empty cell.
 std::string Cell(const std::string& s) { return s.empty() ? "-" : s; }

@@ -10,9 +10,7 @@ using namespace ipo;
 
 namespace {
 
-docker::Event ContainerEvent(const std::string& action, const std::string& name) {
-  return {"container", action, "id-" + name, {{"name", name}}, 1};
-}
+using testing::ContainerEvent;
 
 docker::Event NetworkEvent(const std::string& action, const std::string& container = "") {
   docker::Event e{"network", action, "net-bridge", {{"name", "bridge"}}, 1};

@@ -300,13 +300,7 @@ TEST_CASE("every bridge network Docker reports is an element of set bridges, and
   CHECK(r.StatusJson()["last_apply"]["kind"] == "elements");
 }
 
-namespace {
-
-docker::Event ContainerEvent(const std::string& action, const std::string& name) {
-  return {"container", action, "id-" + name, {{"name", name}}, 1};
-}
-
-}  // namespace
+using testing::ContainerEvent;
 
 TEST_CASE("events are applied from look-ups: the host is listed only by a full sync") {
   Started t;

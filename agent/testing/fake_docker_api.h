@@ -15,6 +15,11 @@
 
 namespace ipo::testing {
 
+// A container event as Docker sends it for a container the fake holds (ids are "id-NAME").
+inline docker::Event ContainerEvent(const std::string& action, const std::string& name) {
+  return {"container", action, "id-" + name, {{"name", name}}, 1};
+}
+
 class FakeDockerApi final : public docker::DockerApi {
  public:
   FakeDockerApi() {

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Usage: tests/fuzz/fuzz.sh [TARGET...]
+# Usage: tests/fuzz/fuzz.sh [--build-only | --no-build] [TARGET...]
 #
 # Builds the "fuzz" preset (clang 14, libFuzzer + ASan + UBSan; build-fuzz/) and runs each
 # fuzz target for a bounded time over a copy of its seed corpus, tests/fuzz/corpus/<target>/.
+# --build-only stops after the build, --no-build runs what is built: CTest does the build as
+# fuzz_build in the CPU lane (beside the labs, niced) and the runs as fuzz_targets in the host
+# lane, where each input's 1 s limit is not stretched by a niced scheduler.
 # A crash, a leak, undefined behaviour, an input that runs longer than 1 s (-timeout=1), or
 # memory beyond -rss_limit_mb fails the test; the input that did it is kept in
 # $IPO_BUILD/fuzz/<target>-crash-* (or -timeout-, -leak-, -oom-) with the run's log beside it.
@@ -74,18 +77,31 @@ run_target() {
   return 1
 }
 
-main() {
-  local want=("$@") t name path max_len failed=0 build_log
+# build: configure and build the fuzz preset (log $out/build.log); 1 on failure.
+build() {
+  local build_log=$out/build.log t0=$SECONDS
   command -v clang++-14 >/dev/null ||
     { echo "fuzz.sh: clang++-14 not found: scripts/bootstrap installs clang-14 and libclang-rt-14-dev" >&2; return 1; }
   mkdir -p "$out"
-  build_log=$out/build.log
-  export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   if ! { cmake --preset fuzz && cmake --build --preset fuzz -- -j2; } >"$build_log" 2>&1; then
     tail -n 40 "$build_log" >&2
     echo "fuzz.sh: the fuzz preset did not build (log $build_log)" >&2
     return 1
   fi
+  echo "fuzz: the fuzz preset built in $((SECONDS - t0)) s"
+}
+
+main() {
+  local mode=all
+  case ${1:-} in
+    --build-only) mode=build; shift ;;
+    --no-build) mode=run; shift ;;
+  esac
+  local want=("$@") t name path max_len failed=0
+  [[ $mode == run ]] || build || return 1
+  [[ $mode != build ]] || return 0
+  mkdir -p "$out"
+  export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # One target per core at a time (each gets the same CPU time as alone; CI has two cores).
   local jobs running=0
   jobs=$(nproc)
@@ -94,6 +110,7 @@ main() {
     if ((${#want[@]})) && [[ " ${want[*]} " != *" $name "* ]]; then
       continue
     fi
+    [[ -x build-fuzz/$path ]] || { echo "fuzz: build-fuzz/$path is not built (tests/fuzz/fuzz.sh --build-only)" >&2; return 1; }
     if ((running >= jobs)); then
       wait -n || failed=$((failed + 1))
       running=$((running - 1))
