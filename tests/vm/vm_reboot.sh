@@ -146,7 +146,7 @@ flush_check() {
     done
     t1=$(date +%s%N)
     [[ $(nft -s list ruleset) == "$before" ]] && echo "repaired_ms=$(((t1 - t0) / 1000000))" || echo "repaired_ms=never"
-    ipo-netctl status --json | jq -c "{health, drift, repairs: (.repairs // .repair // null)}"') ||
+    ipo-netctl status --json | jq -c "{health, drift, repairs: .agent.drift_repairs, last_repair: .agent.last_repair}"') ||
     check_failed "the flush command failed in the guest"
   echo "$out" | sed 's/^/  flush: /'
   ms=$(sed -n 's/^repaired_ms=//p' <<<"$out")
