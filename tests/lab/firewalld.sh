@@ -30,7 +30,7 @@ fw_finish() {
   local rc=$?
   fw_stop
   ipo_dbus_stop "$FW_BUS_DIR"
-  [[ -s $FW_DIR/listener.pid ]] && ipo_stop_pid "$(<"$FW_DIR/listener.pid")" 20
+  if [[ -s $FW_DIR/listener.pid ]]; then ipo_stop_pid "$(<"$FW_DIR/listener.pid")" 20 || true; fi
   (exit "$rc")
   lab_test_finish_prober
 }
