@@ -45,10 +45,10 @@ vm_disk_build() {
   rm -rf "$stage"
   vm_step "disk image (mkfs.ext4 -d)" "$t"
   t=$SECONDS
-  local kdir id rc=0
+  local kdir rc=0
   kdir=$(vm_kernel_files "$root" 6.1)
   vm_qemu_start "$out.tmp" "$kdir" nonet
-  id=$(vm_wait_report 300) || { tail -n 40 "$VM_WORK/console.$VM_BOOTS.log" >&2; ipo_die "provisioning boot: no report"; }
+  vm_wait_report 300 >/dev/null || { tail -n 40 "$VM_WORK/console.$VM_BOOTS.log" >&2; ipo_die "provisioning boot: no report"; }
   vm_step "provisioning boot (to report)" "$t"
   t=$SECONDS
   vm_cmd provision 600 'bash /var/lib/ipo-vm/provision' >"$VM_WORK/provision.log" 2>&1 || rc=$?
@@ -106,6 +106,10 @@ vm_kernel_dir() {
 }
 
 main() {
+  if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    ipo_usage "$0"
+    return 0
+  fi
   ipo_require_root
   ipo_require_cmd qemu-system-x86_64 debootstrap mkfs.ext4 cpack
   VM_WORK=$(mktemp -d /var/tmp/ipovm-image.XXXXXX)

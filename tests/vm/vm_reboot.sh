@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: vm_reboot.sh KERNEL [firewalld]
+# Usage: vm_reboot.sh [--help] [--reboots N] [--cut-at I] KERNEL [firewalld]
 #
 # Real reboots of the agent's .deb in a QEMU (TCG) virtual machine on KERNEL (6.1: bookworm,
 # the table owner flag exists; 5.10: bullseye, no owner flag), with a prober outside.
@@ -7,14 +7,16 @@
 # install-agent --migrate-only) has a WAN and a LAN NIC on taps in namespaces of ours; the
 # prober (vm_prober.sh) hammers every forbidden path from ipovm-wan and ipovm-landeny, and
 # every allowed one, from BEFORE the first boot until after the last power-off:
-#   boot 1, then $IPO_VM_REBOOTS (default 3) reboots: `systemctl reboot` inside the guest,
-#     except the second, which is a power cut (QEMU killed). After every boot: ipo-netd
+#   boot 1, then N reboots (--reboots, default $IPO_VM_REBOOTS or 3): `systemctl reboot`
+#     inside the guest, except the I-th (--cut-at, default 2), which is a power cut (QEMU
+#     killed). After every boot: ipo-netd
 #     active with health ok, the restore unit's result, and every allowed path answering
 #     again within $IPO_VM_ALLOWED_BOUND seconds (default 120) of the guest's boot report
 #     (written once ipo-netd is ready); printed per boot from QEMU's start and from the report
 #     (the emulated boot itself takes minutes on a loaded 2-core machine);
 #   `ipo-netctl status` in the running guest; `nft flush ruleset` in the guest: the agent's
-#     ruleset is back (nft -s list ruleset identical); the time is printed (an upper bound:
+#     tables are back within 30 s of guest time (identical in nft -s list ruleset; firewalld's
+#     table, flushed too in that variant, is firewalld's to restore); the time is printed (an upper bound:
 #     polling costs ~1 s of guest time under TCG), not held to 1 s;
 #   a boot with a policy that does not parse: the restore unit loads the fail-closed
 #     baseline, ipo-netd refuses to start, the operator's service (port 22) answers from WAN
@@ -31,9 +33,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/vm_image.sh"
 # shellcheck source=tests/vm/vm_prober.sh
 source "$IPO_SRC/tests/vm/vm_prober.sh"
 
-KERNEL=${1:?usage: vm_reboot.sh KERNEL [firewalld]}
-VARIANT=${2:-plain}
+KERNEL=""
+VARIANT=plain
 REBOOTS=${IPO_VM_REBOOTS:-3}
+CUT_AT=2
 ALLOWED_BOUND=${IPO_VM_ALLOWED_BOUND:-120}
 PROBER=""
 FAILS=0
@@ -135,19 +138,24 @@ next_boot() {
 
 # flush_check: `nft flush ruleset` in the guest, time until the ruleset is whole again.
 flush_check() {
-  local out ms
-  out=$(vm_cmd flush 60 '
-    before=$(nft -s list ruleset)
-    t0=$(date +%s%N)
-    nft flush ruleset
-    for ((i = 0; i < 500; i++)); do
-      [[ $(nft -s list ruleset) == "$before" ]] && break
-      sleep 0.01
-    done
-    t1=$(date +%s%N)
-    [[ $(nft -s list ruleset) == "$before" ]] && echo "repaired_ms=$(((t1 - t0) / 1000000))" || echo "repaired_ms=never"
-    ipo-netctl status --json | jq -c "{health, drift, repairs: .agent.drift_repairs, last_repair: .agent.last_repair}"') ||
-    check_failed "the flush command failed in the guest"
+  local out ms script
+  # The agent's tables only: the flush deletes firewalld's table too (firewalld variant),
+  # which firewalld restores at its next reload, not the agent. Polled for 30 s of guest time.
+  script=$(
+    cat <<'GUEST'
+agent_tables() { nft -s list ruleset | awk '/^table / { keep = ($3 ~ /^ipo_netd/) } keep'; }
+before=$(agent_tables)
+t0=$(date +%s%N)
+nft flush ruleset
+while [[ $(agent_tables) != "$before" ]] && (($(date +%s%N) - t0 < 30000000000)); do
+  sleep 0.01
+done
+t1=$(date +%s%N)
+if [[ $(agent_tables) == "$before" ]]; then echo "repaired_ms=$(((t1 - t0) / 1000000))"; else echo "repaired_ms=never"; fi
+ipo-netctl status --json | jq -c '{health, drift, repairs: .agent.drift_repairs, last_repair: .agent.last_repair}'
+GUEST
+  )
+  out=$(vm_cmd flush 90 "$script") || check_failed "the flush command failed in the guest"
   echo "$out" | sed 's/^/  flush: /'
   ms=$(sed -n 's/^repaired_ms=//p' <<<"$out")
   # Asserted: the ruleset is whole again. Printed, not asserted: the time. Each poll is one
@@ -185,7 +193,26 @@ known_gap_report() {
   echo "$total"
 }
 
+# parse_args ARGS...: the options and KERNEL [VARIANT] (see the header).
+parse_args() {
+  while (($#)); do
+    case $1 in
+      -h | --help) ipo_usage "$0"; exit 0 ;;
+      --reboots) REBOOTS=${2:?--reboots needs a number}; shift 2 ;;
+      --cut-at) CUT_AT=${2:?--cut-at needs a number}; shift 2 ;;
+      -*) ipo_die "unknown option $1 (see --help)" ;;
+      *) break ;;
+    esac
+  done
+  KERNEL=${1:-}
+  VARIANT=${2:-plain}
+  [[ $KERNEL == 6.1 || $KERNEL == 5.10 ]] || ipo_die "KERNEL must be 6.1 or 5.10 (see --help)"
+  [[ $VARIANT == plain || $VARIANT == firewalld ]] || ipo_die "unknown variant '$VARIANT' (firewalld or nothing)"
+  [[ $REBOOTS =~ ^[0-9]+$ && $CUT_AT =~ ^[0-9]+$ ]] || ipo_die "--reboots and --cut-at take numbers"
+}
+
 main() {
+  parse_args "$@"
   ipo_require_root
   ipo_require_cmd qemu-system-x86_64 debootstrap mkfs.ext4 cpack nsenter
   local t0=$SECONDS t id start i
@@ -233,7 +260,7 @@ main() {
       allowed_back "$s" '.' >/dev/null || check_failed "boot $i: allowed paths silent after firewall-cmd --reload"
     fi
     ((i <= REBOOTS)) || break
-    if ((i == 2)); then next_boot cut; else next_boot reboot; fi
+    if ((i == CUT_AT)); then next_boot cut; else next_boot reboot; fi
   done
   vm_cmd status 60 'ipo-netctl status' | sed 's/^/  status: /' || check_failed "ipo-netctl status failed"
   if [[ -n ${id:-} ]]; then
