@@ -366,9 +366,9 @@ vm_qemu_start() {
   # namespace teardown (Docker's stale sandboxes after a reboot) waits for RCU grace periods,
   # which take seconds each under TCG on a loaded machine. module_blacklist and -svm: drivers
   # for devices and features this guest never uses (KVM, floppy, PATA, wireless, DRM …), which
-  # udev's coldplug and systemd's modprobe@ units otherwise load while the restore unit runs:
-  # each emulated module load costs up to ~2 s of the 2 emulated CPUs; without them the restore
-  # unit is done ~7 s earlier (measured: 19.9 s -> 12.7 s after QEMU start, idle machine).
+  # udev's coldplug and systemd's modprobe@ units otherwise load while the restore unit runs
+  # (each emulated module load costs up to ~2 s). Measured on an idle machine: the restore
+  # unit's run 12.2 s -> 10.4 s; the boot as a whole not measurably (55-57 s to the report).
   # IPO_VM_CPU / IPO_VM_APPEND (extra kernel arguments): for experiments.
   nsenter --net="$ns" -- nice -n "${IPO_VM_NICE:-5}" qemu-system-x86_64 -accel tcg,thread=multi -cpu "${IPO_VM_CPU:-qemu64,-svm}" \
     -m 1536 -smp 2 -display none -no-reboot -nodefaults \
