@@ -40,11 +40,13 @@ CUT_AT=2
 ALLOWED_BOUND=${IPO_VM_ALLOWED_BOUND:-120}
 PROBER=""
 FAILS=0
+KEEP_WORK="" # set by evidence(): a failed run keeps its work directory
 
 cleanup() {
   [[ -z $PROBER ]] || vm_prober_stop "$PROBER"
   vm_cleanup
-  if [[ -n $VM_WORK && -z ${IPO_VM_KEEP:-} ]]; then rm -rf "$VM_WORK"; fi
+  if [[ -n $VM_WORK && -z ${IPO_VM_KEEP:-} && -z $KEEP_WORK ]]; then rm -rf "$VM_WORK"; fi
+  [[ -z $VM_WORK || ! -d $VM_WORK ]] || echo "kept: $VM_WORK (control share, consoles, prober logs, disk)" >&2
 }
 
 # check_failed WHAT: record a failed check (the run goes on, and fails at the end).
@@ -64,7 +66,16 @@ evidence() {
   tail -n 30 "$VM_WORK/console.$VM_BOOTS.log" >&2 2>/dev/null || true
   local d
   d=$(find "$VM_WORK/ctl/out" -maxdepth 1 -name 'boot.*' -newer "$VM_WORK/console.$VM_BOOTS.log" 2>/dev/null | head -n1)
-  [[ -z $d ]] || { echo "--- guest journal (ipo units, docker)" >&2; tail -n 40 "$d/journal" >&2; }
+  [[ -z $d ]] || {
+    echo "--- containers" >&2
+    cat "$d/containers" >&2 2>/dev/null || true
+    echo "--- guest journal (ipo units, docker): errors and warnings" >&2
+    grep -iE 'level=(error|warning)|error|fail' "$d/journal" | tail -n 30 >&2 || true
+    echo "--- guest journal (last 40 lines)" >&2
+    tail -n 40 "$d/journal" >&2
+  }
+  # Keep what the run made for a look afterwards (the disk, the guest's journals, the logs).
+  KEEP_WORK=1
 }
 
 # allowed_back START_MS ROWS_PATTERN: wait until every allowed path whose row matches
@@ -99,7 +110,11 @@ boot_checks() {
   local n=$1 id=$2 start=$3 want=$4 back rep rel
   rep=$(now_ms)
   vm_prober_aim "$PROBER" "$VM_WORK/ctl/out/boot.$id/addrs"
-  back=$(allowed_back "$start" '.') || { check_failed "boot $n: allowed paths not back within $ALLOWED_BOUND s of the report ($back)"; back=never; }
+  back=$(allowed_back "$start" '.') || {
+    check_failed "boot $n: allowed paths not back within $ALLOWED_BOUND s of the report ($back)"
+    back=never
+    evidence
+  }
   rel=never
   [[ $back == never ]] || rel=$(awk -v b="$back" -v r="$rep" -v s="$start" 'BEGIN { printf "%.1f", b - (r - s) / 1000 }')
   printf 'boot %d: %s; report at uptime %s s (QEMU start +%s s); restore %s done at %s s; ipo-netd %s (health %s) at %s s; allowed paths all back +%s s after QEMU start (%s s relative to the report)\n' \
